@@ -1,0 +1,145 @@
+"""The ingest pipeline: corpus documents -> cleaned sentences -> citation-tagged claims -> claims.yaml."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evidence_cli import store
+from evidence_cli.citations import author_year_refs, numbered_refs
+from evidence_cli.corpus import DocMeta, Sentence, read_document, segment
+from evidence_cli.errors import DataError, Problem
+
+
+@dataclass
+class IngestReport:
+    path: Path
+    documents: list[str] = field(default_factory=list)
+    claims: int = 0
+    written: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def section_slug(section: str) -> str:
+    return {"abstract": "abs", "keywords": "kw", "front": "front"}.get(section, section)
+
+
+def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
+    """Claims (plain dicts, in file order) for one document's sentences."""
+    claims: list[dict] = []
+    counters: dict[str, int] = {}
+    for s in sentences:
+        if s.kind == "figure":
+            cid = f"{meta.id}-fig{s.figure}"
+        else:
+            counters[s.section] = counters.get(s.section, 0) + 1
+            cid = f"{meta.id}-{section_slug(s.section)}-{counters[s.section]:02d}"
+        claim: dict = {
+            "id": cid,
+            "doc": meta.id,
+            "section": s.section,
+            "section_title": s.section_title,
+            "paragraph": s.paragraph,
+            "kind": s.kind,
+            "text": s.text,
+            "refs": numbered_refs(s.text),
+            "author_year": author_year_refs(s.text),
+            "context_refs": [],
+            "context_from": [],
+            "span": [s.start, s.end],
+        }
+        if s.figure is not None:
+            claim["figure"] = s.figure
+        claims.append(claim)
+    _add_context_refs(claims)
+    return claims
+
+
+def _add_context_refs(claims: list[dict]) -> None:
+    """A sentence with no citation of its own gets, as context, the refs of the nearest cited sentence in its
+    paragraph: the preceding one if any, else the following one. Never merged into ``refs``."""
+    by_para: dict[tuple[str, int], list[dict]] = {}
+    for c in claims:
+        if c["kind"] == "text":
+            by_para.setdefault((c["section"], c["paragraph"]), []).append(c)
+    for para in by_para.values():
+        for i, c in enumerate(para):
+            if c["refs"] or c["author_year"]:
+                continue
+            before = [p for p in para[:i] if p["refs"]]
+            after = [p for p in para[i + 1 :] if p["refs"]]
+            source = before[-1] if before else (after[0] if after else None)
+            if source is not None:
+                c["context_refs"] = list(source["refs"])
+                c["context_from"] = [source["id"]]
+
+
+def _relative(path: Path, to: Path) -> str:
+    try:
+        return Path(os.path.relpath(path.resolve(), to.resolve().parent)).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def ingest(
+    sources: list[Path],
+    out: Path,
+    *,
+    tag: Callable[[list[dict]], None] | None = None,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[IngestReport, str]:
+    """Ingest ``sources`` into the claims file ``out`` (kept curated edits; other documents' claims untouched).
+
+    ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report and the
+    YAML text; the file is written atomically unless ``dry_run`` or nothing changed.
+    """
+    if not sources:
+        raise DataError(Problem("corpus", None, "no .txt documents found; pass SOURCE files or a folder"))
+    old: dict = {"schema_version": store.SCHEMA_VERSION, "documents": [], "claims": []}
+    old_text = None
+    if out.exists():
+        old_text = out.read_text(encoding="utf-8", errors="replace")
+        try:
+            old = store.load_claims(out)
+        except DataError as exc:
+            exc.problems.append(Problem(str(out), None, "left as it is: fix it (see `evidence validate`) or move it"))
+            raise DataError(exc.problems) from None
+    report = IngestReport(out)
+    new_docs: list[dict] = []
+    new_claims: list[dict] = []
+    seen_ids: set[str] = set()
+    for path in sources:
+        if progress:
+            progress(f"reading {path}")
+        meta, raw = read_document(path)
+        if meta.id in seen_ids:
+            raise DataError(Problem(str(path), None, f"document id {meta.id!r} is used twice; set `id:` in its .yaml"))
+        seen_ids.add(meta.id)
+        meta.path = _relative(path, out)
+        claims = build_claims(meta, segment(raw, meta))
+        if not claims:
+            raise DataError(Problem(str(path), None, "no sentences found; is this the extracted text?"))
+        new_docs.append(meta.to_dict())
+        new_claims.extend(claims)
+        report.documents.append(meta.id)
+    if tag is not None:
+        if progress:
+            progress(f"tagging {len(new_claims)} claims")
+        tag(new_claims)
+    old_claims_same_docs = [c for c in old["claims"] if c.get("doc") in seen_ids]
+    merged, notes = store.merge_curation(new_claims, old_claims_same_docs)
+    report.notes = notes
+    docs = [d for d in old["documents"] if d["id"] not in seen_ids] + new_docs
+    order = {d["id"]: i for i, d in enumerate(docs)}
+    kept_claims = [c for c in old["claims"] if c.get("doc") not in seen_ids]
+    claims = sorted(kept_claims + merged, key=lambda c: order.get(c["doc"], len(order)))
+    data = {"schema_version": store.SCHEMA_VERSION, "documents": docs, "claims": claims}
+    text = store.dump_claims(data)
+    report.claims = len(claims)
+    if not dry_run and text != old_text:
+        store.atomic_write_text(out, text)
+        report.written = True
+    return report, text

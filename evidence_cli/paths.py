@@ -1,0 +1,61 @@
+"""Where things live: option > EVIDENCE_* environment variable > working directory > bundled default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DATA = Path(__file__).parent / "data"
+BUNDLED_CLAIMS = PACKAGE_DATA / "claims.yaml"
+LEXICON = PACKAGE_DATA / "lexicon.yaml"
+CLAIMS_SCHEMA = PACKAGE_DATA / "claims.schema.json"
+
+
+def claims_path(option: Path | None = None) -> Path:
+    """The claims file to read: --claims, then $EVIDENCE_CLAIMS, then ./claims.yaml, then the bundled copy."""
+    if option is not None:
+        return option
+    env = os.environ.get("EVIDENCE_CLAIMS")
+    if env:
+        return Path(env)
+    local = Path("claims.yaml")
+    if local.is_file():
+        return local
+    return BUNDLED_CLAIMS
+
+
+def claims_output_path(option: Path | None = None) -> Path:
+    """The claims file ingest writes: --claims, then $EVIDENCE_CLAIMS, then ./claims.yaml."""
+    if option is not None:
+        return option
+    env = os.environ.get("EVIDENCE_CLAIMS")
+    return Path(env) if env else Path("claims.yaml")
+
+
+def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
+    """Corpus documents to ingest: the arguments, then $EVIDENCE_CORPUS, then ./corpus.
+
+    A directory stands for the ``*.txt`` files in it, in name order.
+    """
+    if not sources:
+        env = os.environ.get("EVIDENCE_CORPUS")
+        sources = [Path(env)] if env else [Path("corpus")]
+    files: list[Path] = []
+    for src in sources:
+        if src.is_dir():
+            files.extend(sorted(src.glob("*.txt")))
+        else:
+            files.append(src)
+    return files
+
+
+def index_dir(option: Path | None = None) -> Path:
+    """The index cache: --index-dir, then $EVIDENCE_INDEX_DIR, then the user cache directory."""
+    if option is not None:
+        return option
+    env = os.environ.get("EVIDENCE_INDEX_DIR")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("evidence", appauthor=False)) / "index"

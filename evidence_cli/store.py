@@ -1,0 +1,335 @@
+"""Load, validate, merge and write claims.yaml (safe YAML only; atomic writes; curated edits survive re-ingest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from evidence_cli.errors import DataError, Problem
+
+SCHEMA_VERSION = 1
+MAX_BYTES = 256 * 1024 * 1024
+
+HEADER = """\
+# claims.yaml: citation-tagged claims from the corpus, written by `evidence ingest`.
+# Schema: evidence_cli/data/claims.schema.json in the evidence-cli package; check with `evidence validate`.
+# You may edit any field or add your own: ingest keeps your edits (it lists them in curated_fields).
+# yaml-language-server: $schema=evidence_cli/data/claims.schema.json
+"""
+
+# Fields ingest generates; a difference between the file and a fresh ingest on one of these is a person's edit.
+GENERATED = (
+    "id", "doc", "section", "section_title", "paragraph", "kind", "figure", "text", "refs", "author_year",
+    "context_refs", "context_from", "span", "entities", "hedging", "tier", "numbers",
+)
+BOOKKEEPING = ("ingest_hash", "curated_fields")
+_ALIAS_LIKE = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\]}]+")
+
+
+def _yaml():
+    import yaml
+
+    return yaml
+
+
+@cache
+def _loader():
+    """CSafeLoader (SafeLoader without libyaml) that rejects duplicate mapping keys."""
+    yaml = _yaml()
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc, valid-type]
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = key_node.value
+                if isinstance(key_node, yaml.ScalarNode) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
+def _dumper():
+    yaml = _yaml()
+    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise DataError(Problem(str(path), None, f"file is {size} bytes, more than the {MAX_BYTES} allowed"))
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(
+            Problem(str(path), None, "no such file; run `evidence ingest` to create it, or pass --claims PATH")
+        ) from None
+    except IsADirectoryError:
+        raise DataError(Problem(str(path), None, "is a directory; pass the claims YAML file")) from None
+    except OSError as exc:
+        raise DataError(Problem(str(path), None, f"cannot read: {exc.strerror}")) from None
+    if b"\x00" in data:
+        raise DataError(Problem(str(path), None, "contains NUL bytes: this is not a YAML text file"))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(Problem(str(path), line, "not valid UTF-8; save the file as UTF-8")) from None
+
+
+def _yaml_problem(path: Path, exc: Exception) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    hint = " (YAML does not allow tabs for indentation)" if "\t" in what or "tab" in str(what) else ""
+    return Problem(str(path), line, f"invalid YAML: {what}{hint}")
+
+
+def load_yaml_file(path: Path) -> Any:
+    """Safely load a small YAML file (metadata, lexicon, overrides); errors name the file and line."""
+    yaml = _yaml()
+    text = _read_text(path)
+    try:
+        node = yaml.compose(text, Loader=_loader())
+        if node is None:
+            return None
+        _walk(node, (), {}, [], str(path), set())
+        return yaml.load(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        raise DataError(_yaml_problem(path, exc)) from None
+
+
+class _Walk(Exception):
+    pass
+
+
+def _walk(node, path: tuple, lines: dict, problems: list[Problem], fname: str, seen: set[int]) -> None:
+    """Record the line of every node by path; reject aliases (no YAML bombs) and duplicate keys."""
+    yaml = _yaml()
+    if id(node) in seen:
+        problems.append(Problem(fname, node.start_mark.line + 1, "YAML aliases (&anchor/*alias) are not allowed"))
+        raise _Walk
+    seen.add(id(node))
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        keys: set = set()
+        for k, v in node.value:
+            key = k.value
+            if isinstance(k, yaml.ScalarNode) and key in keys:
+                problems.append(Problem(fname, k.start_mark.line + 1, f"duplicate key {key!r}"))
+            keys.add(key)
+            if k.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(fname, k.start_mark.line + 1, "YAML merge keys (<<) are not allowed"))
+                raise _Walk
+            _walk(v, (*path, key), lines, problems, fname, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _walk(v, (*path, i), lines, problems, fname, seen)
+
+
+@cache
+def _schema_validator():
+    import jsonschema
+
+    from evidence_cli.paths import CLAIMS_SCHEMA
+
+    schema = json.loads(CLAIMS_SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _describe(error) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    where = f"{path}: " if path else ""
+    if error.validator == "required":
+        return f"{where}{error.message}; add it (see `evidence validate --help` for the fields)"
+    if error.validator == "type":
+        return f"{where}{error.instance!r} should be of type {error.validator_value}"
+    return f"{where}{error.message}"
+
+
+def _line_for(lines: dict, path: tuple) -> int | None:
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path)
+
+
+def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
+    """Validate claims YAML text; returns the data (or None) and every problem found, each with a line."""
+    yaml = _yaml()
+    problems: list[Problem] = []
+    try:
+        loader = _loader()(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        return None, [_yaml_problem(Path(fname), exc)]
+    if node is None:
+        return None, [Problem(fname, 1, "file is empty; run `evidence ingest` to write claims")]
+    lines: dict = {}
+    try:
+        _walk(node, (), lines, problems, fname, set())
+    except _Walk:
+        return None, problems
+    except RecursionError:
+        return None, [Problem(fname, None, "nesting is too deep to be a claims file")]
+    try:
+        data = yaml.load(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        return None, [_yaml_problem(Path(fname), exc)]
+    if not isinstance(data, dict):
+        problems.append(Problem(fname, 1, "top level must be a mapping with schema_version, documents, claims"))
+        return None, problems
+    for error in sorted(_schema_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        problems.append(Problem(fname, _line_for(lines, tuple(error.absolute_path)), _describe(error)))
+    docs = {d.get("id") for d in data.get("documents") or [] if isinstance(d, dict)}
+    seen: dict[str, int] = {}
+    for i, claim in enumerate(data.get("claims") or []):
+        if not isinstance(claim, dict):
+            continue
+        cid = claim.get("id")
+        line = _line_for(lines, ("claims", i))
+        if isinstance(cid, str):
+            if cid in seen:
+                problems.append(Problem(fname, line, f"duplicate claim id {cid!r} (first at line {seen[cid]})"))
+            else:
+                seen[cid] = line or 0
+        doc = claim.get("doc")
+        if isinstance(doc, str) and doc not in docs:
+            problems.append(
+                Problem(fname, _line_for(lines, ("claims", i, "doc")),
+                        f"claim {cid!r} names unknown document {doc!r}; add it under documents or fix the id")
+            )
+    problems.sort(key=lambda p: (p.line or 0))
+    return (None if problems else data), problems
+
+
+def validate_file(path: Path) -> list[Problem]:
+    """Every problem in the claims file at ``path`` (an empty list when it is valid)."""
+    try:
+        text = _read_text(path)
+    except DataError as exc:
+        return exc.problems
+    return validate_text(text, str(path))[1]
+
+
+def load_claims(path: Path) -> dict:
+    """Load and validate a claims file; raise DataError listing every problem (file:line: message)."""
+    text = _read_text(path)
+    if not _ALIAS_LIKE.search(text):
+        # Fast path: one C-speed parse and a schema check; the slow path below finds lines for messages.
+        yaml = _yaml()
+        try:
+            data = yaml.load(text, Loader=_loader())
+        except yaml.YAMLError:
+            data = None
+        if isinstance(data, dict) and _quick_ok(data):
+            return data
+    data, problems = validate_text(text, str(path))
+    if problems or data is None:
+        raise DataError(problems or [Problem(str(path), None, "not a claims file")])
+    return data
+
+
+def _quick_ok(data: dict) -> bool:
+    if next(_schema_validator().iter_errors(data), None) is not None:
+        return False
+    docs = {d["id"] for d in data["documents"]}
+    ids = [c["id"] for c in data["claims"]]
+    return len(set(ids)) == len(ids) and all(c["doc"] in docs for c in data["claims"])
+
+
+def dump_claims(data: dict) -> str:
+    """Deterministic YAML for a claims mapping, with the header comment."""
+    body = _yaml().dump(
+        data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=None, width=10_000
+    )
+    return HEADER + body
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename: all or nothing."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise DataError(Problem(str(path), None, f"cannot write here: {exc.strerror}")) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise DataError(Problem(str(path), None, f"cannot write: {exc.strerror}")) from None
+        raise
+
+
+def fingerprint(claim: dict, skip: set[str] | frozenset[str] = frozenset()) -> str:
+    payload = {k: claim.get(k) for k in GENERATED if k not in skip}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def merge_curation(new_claims: list[dict], old_claims: list[dict]) -> tuple[list[dict], list[str]]:
+    """Carry a person's edits from ``old_claims`` onto freshly generated ``new_claims``.
+
+    A field is a person's edit when it is listed in the old claim's ``curated_fields``, or when the old claim no
+    longer matches its ``ingest_hash`` and the field differs from the fresh value. Fields a person added are kept.
+    Old claims that carry edits but are no longer produced by ingest are kept, marked ``orphaned: true``.
+    Returns the merged claims and human-readable notes on what was kept.
+    """
+    old_by_id = {c["id"]: c for c in old_claims if isinstance(c, dict) and "id" in c}
+    notes: list[str] = []
+    merged: list[dict] = []
+    produced = set()
+    for new in new_claims:
+        produced.add(new["id"])
+        old = old_by_id.get(new["id"])
+        curated: set[str] = set()
+        extra: dict = {}
+        if old is not None:
+            curated = {f for f in old.get("curated_fields") or [] if f in old}
+            if old.get("ingest_hash") != fingerprint(old, curated):
+                curated |= {k for k in GENERATED if k in old and old[k] != new.get(k) and k != "id"}
+            extra = {k: v for k, v in old.items() if k not in GENERATED and k not in BOOKKEEPING}
+        out = dict(new)
+        out["ingest_hash"] = fingerprint(new, curated)
+        for k in sorted(curated):
+            out[k] = old[k]  # type: ignore[index]
+        out.update(extra)
+        if curated:
+            out["curated_fields"] = sorted(curated)
+            notes.append(f"{new['id']}: kept edited {', '.join(sorted(curated))}")
+        if extra:
+            notes.append(f"{new['id']}: kept added {', '.join(sorted(extra))}")
+        merged.append(out)
+    for old in old_claims:
+        if not isinstance(old, dict) or old.get("id") in produced:
+            continue
+        has_edits = old.get("curated_fields") or any(k not in GENERATED and k not in BOOKKEEPING for k in old)
+        if has_edits or old.get("ingest_hash") != fingerprint(old):
+            kept = dict(old)
+            kept["orphaned"] = True
+            merged.append(kept)
+            notes.append(f"{old['id']}: no longer in the source but edited by hand; kept, marked orphaned")
+    return merged, notes

@@ -1,0 +1,348 @@
+"""Tag claims at ingest: lexicon entities (spaCy EntityRulers), hedging, claim kind, evidence tier, numbers.
+
+spaCy is imported lazily, only here; the query path never imports this module. The pipeline is
+``spacy.blank("en")`` with two EntityRulers compiled from the curated lexicon (``data/lexicon.yaml``): one
+case-sensitive for short symbols (so "light" or "met" are never genes), one case-insensitive for drug, disease and
+long names. If ``$EVIDENCE_SPACY_MODEL`` names an installed trained pipeline, it is loaded instead and its own
+entities are kept where the lexicon has none (marked ``source: model``); the lexicon always wins.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from evidence_cli.errors import DataError, Problem
+
+ENTITY_TYPES = ("gene", "drug", "cancer", "cell_type", "cytokine", "assay", "biomarker")
+
+
+@dataclass(frozen=True)
+class LexEntry:
+    id: str
+    type: str
+    label: str
+    aliases: tuple[str, ...]
+    aliases_ci: tuple[str, ...] = ()
+    case_sensitive: bool = True
+    checkpoint: str | None = None
+    brands: tuple[str, ...] = ()
+    target: str | None = None
+    drug_class: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def all_aliases(self) -> tuple[str, ...]:
+        return (self.label, *self.aliases, *self.aliases_ci)
+
+
+def _load_lexicon_file(path: Path) -> dict[str, LexEntry]:
+    """Parse and check the lexicon; every problem names the file and entry."""
+    from evidence_cli.store import load_yaml_file
+
+    data = load_yaml_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
+        raise DataError(Problem(str(path), 1, "lexicon must be a mapping with an `entities:` list"))
+    out: dict[str, LexEntry] = {}
+    problems: list[Problem] = []
+    for i, e in enumerate(data["entities"]):
+        where = f"entities[{i}]"
+        if not isinstance(e, dict) or not e.get("id") or e.get("type") not in ENTITY_TYPES:
+            problems.append(Problem(str(path), None, f"{where}: needs id and a type in {', '.join(ENTITY_TYPES)}"))
+            continue
+        eid = str(e["id"])
+        if eid in out:
+            problems.append(Problem(str(path), None, f"{where}: duplicate id {eid!r}"))
+            continue
+        known = {"id", "type", "label", "aliases", "aliases_ci", "case_sensitive", "checkpoint", "brands", "target",
+                 "drug_class"}
+        out[eid] = LexEntry(
+            id=eid,
+            type=e["type"],
+            label=str(e.get("label") or eid),
+            aliases=tuple(str(a) for a in e.get("aliases") or ()),
+            aliases_ci=tuple(str(a) for a in e.get("aliases_ci") or ()),
+            case_sensitive=bool(e.get("case_sensitive", True)),
+            checkpoint=e.get("checkpoint"),
+            brands=tuple(str(b) for b in e.get("brands") or ()),
+            target=e.get("target"),
+            drug_class=e.get("drug_class"),
+            extra={k: v for k, v in e.items() if k not in known},
+        )
+    for entry in out.values():
+        if entry.target and entry.target not in out:
+            problems.append(Problem(str(path), None, f"{entry.id}: target {entry.target!r} is not an entity id"))
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+@cache
+def lexicon(path: str | None = None) -> dict[str, LexEntry]:
+    """The curated lexicon, keyed by entity id (cached)."""
+    from evidence_cli.paths import LEXICON
+
+    return _load_lexicon_file(Path(path) if path else LEXICON)
+
+
+# --------------------------------------------------------------------------- spaCy pipeline
+
+_SPECIAL_TOKENS = ("PI3K",)
+
+
+@cache
+def pipeline(model: str | None = None):
+    """spaCy pipeline with the lexicon rulers (blank English unless a trained pipeline is named)."""
+    import spacy
+    from spacy.symbols import ORTH
+    from spacy.util import compile_infix_regex
+
+    model = model if model is not None else os.environ.get("EVIDENCE_SPACY_MODEL", "")
+    if model:
+        try:
+            nlp = spacy.load(model, exclude=["parser", "lemmatizer", "textcat"])
+        except OSError:
+            raise DataError(
+                Problem("$EVIDENCE_SPACY_MODEL", None, f"spaCy pipeline {model!r} is not installed; unset it")
+            ) from None
+    else:
+        nlp = spacy.blank("en")
+    # "CD8+/PD-1+" and "PI3K/AKT": split on a slash between word characters, so aliases match inside them.
+    infixes = [*nlp.Defaults.infixes, r"(?<=[A-Za-z0-9+])/(?=[A-Za-z0-9])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    for tok in _SPECIAL_TOKENS:
+        nlp.tokenizer.add_special_case(tok, [{ORTH: tok}])
+    lex = lexicon()
+    cs, ci = [], []
+    for e in lex.values():
+        for alias in dict.fromkeys((e.label, *e.aliases)):
+            (cs if e.case_sensitive else ci).append({"label": e.type, "pattern": alias, "id": e.id})
+        for alias in dict.fromkeys(e.aliases_ci):
+            ci.append({"label": e.type, "pattern": alias, "id": e.id})
+    before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
+    ruler_ci = nlp.add_pipe("entity_ruler", name="lexicon_ci", config={"phrase_matcher_attr": "LOWER",
+                                                                        "overwrite_ents": True}, **before)
+    ruler_ci.add_patterns(ci)
+    ruler_cs = nlp.add_pipe("entity_ruler", name="lexicon_cs", config={"overwrite_ents": True}, **before)
+    ruler_cs.add_patterns(cs)
+    return nlp
+
+
+def entities(doc) -> list[dict]:
+    """Entity mentions of a spaCy Doc: lexicon ids first; a trained model's extra entities are marked."""
+    lex = lexicon()
+    out = []
+    for ent in doc.ents:
+        if ent.ent_id_ and ent.ent_id_ in lex:
+            out.append({"id": ent.ent_id_, "type": lex[ent.ent_id_].type, "text": ent.text,
+                        "start": ent.start_char, "end": ent.end_char})
+        elif ent.label_:
+            out.append({"id": f"model:{ent.label_}:{ent.text}", "type": ent.label_.lower(), "text": ent.text,
+                        "start": ent.start_char, "end": ent.end_char, "source": "model"})
+    return out
+
+
+# --------------------------------------------------------------------------- hedging
+
+# cue regex -> grade. Levels: weak (soft attribution), moderate (modal speculation), strong (open/unknown).
+HEDGE_CUES: tuple[tuple[str, str], ...] = (
+    (r"remains? to be seen", "strong"),
+    (r"(?:it )?(?:is|was|were) hypothesi[sz]ed|to hypothesi[sz]e|prevailing hypothesis|this hypothesis", "strong"),
+    (r"\b(?:is|are|remains?) (?:currently )?unknown\b|\bunknown\b", "strong"),
+    (r"\bremains? undetermined\b|\bundetermined\b", "strong"),
+    (r"\b(?:not|poorly) (?:fully )?understood\b", "strong"),
+    (r"\b(?:has|have) (?:yet|thus far not been)|\byet to be\b|\byet to establish\b|\bnot been established\b",
+     "strong"),
+    (r"\bwarrants? further investigation\b|\bnecessary to confirm\b", "strong"),
+    (r"\bcould (?:potentially|possibly)\b", "moderate"),
+    (r"\bmight\b", "moderate"),
+    (r"\bmay\b", "moderate"),
+    (r"\bpotential(?:ly)?\b", "moderate"),
+    (r"\bpossibl[ey]\b", "moderate"),
+    (r"\bfeasible\b", "moderate"),
+    (r"\blikely\b", "weak"),
+    (r"\bappears? to\b|\bseems?\b", "weak"),
+    (r"\bsuggest(?:s|ing|ed)?\b", "weak"),
+    (r"\b(?:it is|was) (?:believed|anticipated)\b", "weak"),
+    (r"\bcould\b", "weak"),
+)
+_HEDGE_RE = [(re.compile(p, re.IGNORECASE), g) for p, g in HEDGE_CUES]
+_LEVELS = ("none", "weak", "moderate", "strong")
+
+
+def hedging(text: str) -> dict:
+    """{"level": none|weak|moderate|strong, "cues": [the cue words as written, in order]}."""
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for rx, grade in _HEDGE_RE:
+        for m in rx.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((m.start(), m.group(0), grade))
+    found.sort()
+    level = max((_LEVELS.index(g) for _, _, g in found), default=0)
+    return {"level": _LEVELS[level], "cues": [c for _, c, _ in found]}
+
+
+# --------------------------------------------------------------------------- claim kind and evidence tier
+
+_APPROVAL = re.compile(r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b", re.I)
+_OPEN = re.compile(
+    r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"
+    r"not been established|necessary to confirm|warrants? further investigation|will be challenging", re.I)
+_TRIAL = re.compile(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b", re.I)
+_PRECLINICAL = re.compile(r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b", re.I)
+_OUTCOME = re.compile(r"\b(?:response|responses|responded|survival|regression)\b", re.I)
+_NUMBERISH = re.compile(r"\d")
+_STRATEGY = re.compile(r"\bcombin|\bstrateg|counteract|synergi|\bco-blockade\b|prevent(?:ed)? resistance|"
+                       r"improve (?:tumor )?sensitivity|enhance the efficacy|therapies to improve", re.I)
+_RESIST = re.compile(r"resistan|relapse|immunological escape|evasion", re.I)
+_BIOMARKER = re.compile(r"biomarker|predict|correlat|threshold|cut-off|responders", re.I)
+_MECHANISM = re.compile(r"\bbind|signal|express|downregulat|upregulat|inhibit|sequester|interact|block|"
+                        r"mediat|induc|suppress|activat|impair|trigger|promot", re.I)
+
+
+def claim_kind(text: str, section: str, base_kind: str, hedge: dict) -> str:
+    """One of approval, trial_result, open_question, strategy, resistance, biomarker, mechanism, background
+    (figure and keywords claims keep their kind)."""
+    if base_kind in ("figure", "keywords"):
+        return base_kind
+    if _APPROVAL.search(text):
+        return "approval"
+    if _OPEN.search(text):
+        return "open_question"
+    if _TRIAL.search(text) and _OUTCOME.search(text) and _NUMBERISH.search(text) and not _PRECLINICAL.search(text):
+        return "trial_result"
+    if _STRATEGY.search(text):
+        return "strategy"
+    if _RESIST.search(text):
+        return "resistance"
+    if section == "abstract":
+        return "background"
+    if _BIOMARKER.search(text) or section.startswith("2.4"):
+        return "biomarker"
+    if _MECHANISM.search(text):
+        return "mechanism"
+    return "background"
+
+
+# Evidence tiers, strongest first; `tier_rank` orders them.
+TIERS = (
+    "regulatory_approval",
+    "randomized_phase3",
+    "phase2",
+    "phase1",
+    "clinical_trial",
+    "clinical_observational",
+    "preclinical_animal",
+    "in_vitro",
+    "hypothesis",
+    "review_statement",
+)
+_TIER_RULES: tuple[tuple[str, str], ...] = (
+    (r"\brandomi[sz]ed phase III\b|\bphase III\b", "randomized_phase3"),
+    (r"\bphase II\b", "phase2"),
+    (r"\bphase I\b|\bearly clinical trials\b", "phase1"),
+    (r"\bclinical trials?\b(?!.*\b(?:mice|animal)\b)", "clinical_trial"),
+    (r"\b(?:patients?|clinical tumor specimens|human melanoma tumors|biops(?:y|ies|ied))\b", "clinical_observational"),
+    (r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b|\btumor-bearing\b|\blaboratory study\b",
+     "preclinical_animal"),
+    (r"\bin vitro\b|\bcell lines?\b", "in_vitro"),
+)
+_TIER_RE = [(re.compile(p, re.IGNORECASE), t) for p, t in _TIER_RULES]
+
+
+def evidence_tier(text: str, kind: str, hedge: dict) -> str:
+    """The strongest kind of evidence the sentence's own wording reports (not a judgement of the source)."""
+    if kind == "approval":
+        return "regulatory_approval"
+    if kind in ("figure", "keywords"):
+        return "review_statement"
+    preclinical = _PRECLINICAL.search(text)
+    for rx, tier in _TIER_RE:
+        if rx.search(text):
+            if tier in ("clinical_trial", "clinical_observational") and preclinical:
+                return "preclinical_animal"
+            if tier == "clinical_trial" and kind not in ("trial_result",) and re.search(
+                r"\bnow (?:in|being|continuing)|\bcontinuing in\b|\bentered clinical trials\b|\bto enter\b",
+                text, re.I
+            ):
+                return "review_statement"  # a trial is running: no result reported
+            return tier
+    if hedge["level"] in ("moderate", "strong"):
+        return "hypothesis"
+    return "review_statement"
+
+
+def tier_rank(tier: str) -> int:
+    return TIERS.index(tier) if tier in TIERS else len(TIERS)
+
+
+# --------------------------------------------------------------------------- numbers
+
+_NUM = r"\d+(?:\.\d+)?"
+_NUMBER_RULES: tuple[tuple[str, str], ...] = (
+    (rf"[≥≤<>]\s?{_NUM}\s?%", "threshold"),
+    (rf"~?{_NUM}\s?[–-]\s?{_NUM}\s?%", "percent_range"),
+    (rf"~?{_NUM}(?: and {_NUM})?\s?%", "percent"),
+    (rf"{_NUM}\s?[–-]\s?{_NUM} (?:days|weeks|months|years)", "duration_range"),
+    (rf"{_NUM} (?:days|weeks|months|years)\b", "duration"),
+    (r"\b\d+ in \d+\b", "ratio"),
+    (rf"~?{_NUM} times\b", "fold"),
+    (r"\b(?:two|three|four|five|six|ten)-? to (?:two|three|four|five|six|ten)fold\b|\b\w+fold\b", "fold"),
+    (r"(?<![\w-])\d+\+", "count"),
+    (r"\b(?:19|20)\d\d\b", "year"),
+)
+_NUMBER_RE = [(re.compile(p), k) for p, k in _NUMBER_RULES]
+_UNITS = {"percent": "%", "percent_range": "%", "threshold": "%"}
+
+
+def numbers(text: str) -> list[dict]:
+    """Reported numbers, exactly as written: percentages, thresholds, durations, ratios, folds, counts, years."""
+    spans: list[tuple[int, int, str]] = []
+    for rx, kind in _NUMBER_RE:
+        for m in rx.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b, _ in spans):
+                continue
+            if kind == "fold" and not re.search(r"\d|two|three|four|five|six|ten", m.group(0)):
+                continue
+            if kind in ("year", "count") and _inside_citation(text, m.start()):
+                continue
+            spans.append((m.start(), m.end(), kind))
+    out = []
+    for a, b, kind in sorted(spans):
+        item: dict = {"text": text[a:b], "kind": kind}
+        first = re.search(_NUM, text[a:b])
+        if (first and kind not in ("fold",)) or (first and "times" in text[a:b]):
+            item["value"] = float(first.group(0)) if "." in first.group(0) else int(first.group(0))
+        if kind in _UNITS:
+            item["unit"] = "%"
+        elif kind.startswith("duration"):
+            item["unit"] = text[a:b].rsplit(" ", 1)[-1]
+        out.append(item)
+    return out
+
+
+def _inside_citation(text: str, pos: int) -> bool:
+    left = text.rfind("[", 0, pos)
+    return left != -1 and text.find("]", left) > pos and text.rfind("]", 0, pos) < left
+
+
+# --------------------------------------------------------------------------- the tagger
+
+def tag_claims(claims: list[dict]) -> None:
+    """Annotate claims in place: entities, hedging, kind, tier, numbers."""
+    nlp = pipeline()
+    texts = [c["text"] for c in claims]
+    for claim, doc in zip(claims, nlp.pipe(texts, batch_size=256), strict=True):
+        hedge = hedging(claim["text"])
+        kind = claim_kind(claim["text"], claim["section"], claim.get("kind", "text"), hedge)
+        claim["kind"] = kind
+        claim["entities"] = entities(doc)
+        claim["hedging"] = hedge
+        claim["tier"] = evidence_tier(claim["text"], kind, hedge)
+        claim["numbers"] = numbers(claim["text"])

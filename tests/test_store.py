@@ -1,0 +1,174 @@
+"""claims.yaml: byte-stable re-ingest, curated edits survive, atomic writes, validation with file:line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidence_cli import store
+from evidence_cli.errors import DataError
+from evidence_cli.ingest import ingest
+from tests.conftest import STYLES
+
+
+@pytest.fixture
+def styles_claims(tmp_path: Path) -> Path:
+    out = tmp_path / "claims.yaml"
+    ingest([STYLES], out)
+    return out
+
+
+def test_reingest_of_unchanged_sources_is_byte_identical(styles_claims):
+    before = styles_claims.read_bytes()
+    report, _ = ingest([STYLES], styles_claims)
+    assert not report.written
+    assert styles_claims.read_bytes() == before
+
+
+def test_file_starts_with_a_comment_pointing_at_the_schema(styles_claims):
+    first = styles_claims.read_text(encoding="utf-8").splitlines()[:4]
+    assert first[0].startswith("# claims.yaml")
+    assert any("claims.schema.json" in line for line in first)
+    assert (Path(store.__file__).parent / "data" / "claims.schema.json").is_file()
+
+
+def _edit(path: Path, fn) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(data)
+    path.write_text(store.dump_claims(data), encoding="utf-8")
+
+
+def test_edited_and_added_fields_survive_reingest(styles_claims):
+    def edit(data):
+        data["claims"][0]["kind"] = "strategy"
+        data["claims"][1]["note"] = "checked against the PDF"
+
+    _edit(styles_claims, edit)
+    report, _ = ingest([STYLES], styles_claims)
+    claims = store.load_claims(styles_claims)["claims"]
+    assert claims[0]["kind"] == "strategy"
+    assert claims[0]["curated_fields"] == ["kind"]
+    assert claims[1]["note"] == "checked against the PDF"
+    assert "styles-abs-01: kept edited kind" in report.notes
+    # and it stays stable from then on
+    again = styles_claims.read_bytes()
+    ingest([STYLES], styles_claims)
+    assert styles_claims.read_bytes() == again
+
+
+def test_other_documents_are_left_alone(tmp_path, corpus_copy):
+    out = tmp_path / "claims.yaml"
+    ingest([STYLES], out)
+    ingest([corpus_copy / "immune-checkpoint-chapter.txt"], out)
+    docs = [d["id"] for d in store.load_claims(out)["documents"]]
+    assert docs == ["styles", "wong2017"]
+
+
+def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "claims.yaml"
+    target.write_text("old\n", encoding="utf-8")
+
+    def boom(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(DataError, match="No space left"):
+        store.atomic_write_text(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["claims.yaml"]
+
+
+VALID = """\
+schema_version: 1
+documents:
+- id: d
+  path: d.txt
+  sha256: %s
+claims:
+- id: d-1-01
+  doc: d
+  section: '1'
+  section_title: One
+  text: A sentence [1].
+  refs: [1]
+  span: [0, 15]
+""" % ("a" * 64)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("", 1, "file is empty"),
+        ("claims: [\n", 2, "invalid YAML"),
+        ("a:\n\tb: 1\n", 2, "invalid YAML"),
+        ("- 1\n- 2\n", 1, "top level must be a mapping"),
+        (VALID.replace("  refs: [1]\n", ""), 7, "'refs' is a required property"),
+        (VALID.replace("refs: [1]", "refs: ['1']"), 12, "'1' should be of type integer"),
+        (VALID.replace("refs: [1]", "refs: [one]"), 12, "should be of type integer"),
+        (VALID.replace("  doc: d\n", "  doc: e\n"), 8, "unknown document 'e'"),
+        (VALID.replace("section: '1'", "section: 1"), 9, "1 should be of type string"),
+        (VALID + VALID[VALID.index("- id: d-1-01"):], 14, "duplicate claim id 'd-1-01'"),
+        (VALID.replace("  text: A", "  text: B\n  text: A"), 12, "duplicate key 'text'"),
+        (VALID.replace("schema_version: 1", "schema_version: 2"), 1, "1 was expected"),
+        ("a: &x [1]\nb: *x\n", 1, "aliases"),
+        (VALID.replace("  span: [0, 15]\n", "  span: [0]\n"), 13, "too short"),
+    ],
+)
+def test_validation_reports_file_and_line(tmp_path, text, line, message):
+    path = tmp_path / "claims.yaml"
+    path.write_text(text, encoding="utf-8")
+    problems = store.validate_file(path)
+    assert problems, text
+    first = problems[0]
+    assert first.path == str(path)
+    assert first.line == line
+    assert message in first.message
+    with pytest.raises(DataError):
+        store.load_claims(path)
+
+
+def test_valid_file_has_no_problems(tmp_path):
+    path = tmp_path / "claims.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    assert store.validate_file(path) == []
+    assert store.load_claims(path)["claims"][0]["refs"] == [1]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x00\x01\x02garbage", "NUL bytes"),
+        (b"claims: caf\xe9\n", "not valid UTF-8"),
+    ],
+)
+def test_binary_and_non_utf8(tmp_path, data, message):
+    path = tmp_path / "claims.yaml"
+    path.write_bytes(data)
+    [problem] = store.validate_file(path)
+    assert message in problem.message
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    path = tmp_path / "claims.yaml"
+    path.write_text(bomb, encoding="utf-8")
+    [problem] = store.validate_file(path)
+    assert "aliases" in problem.message
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_loader_never_raises_anything_but_data_error(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("h") / "claims.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        store.load_claims(path)
+    except DataError as exc:
+        assert exc.problems
