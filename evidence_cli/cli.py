@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from evidence_cli import __version__
-from evidence_cli.errors import EvidenceError
+from evidence_cli.errors import EvidenceError, NotFoundError, UsageError
 
 EXIT_OK, EXIT_NO_RESULTS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -159,6 +159,226 @@ def validate(claims: ClaimsOpt = None) -> None:
         err(f"{path}: {len(problems)} problem(s); fix them, or re-run `evidence ingest` to regenerate the file")
         raise typer.Exit(EXIT_ERROR)
     err(f"{path}: valid")
+
+
+IndexDirOpt = Annotated[
+    Path | None,
+    typer.Option("--index-dir", help="Index cache folder. Default: $EVIDENCE_INDEX_DIR, then the user cache dir.",
+                 show_default=False, file_okay=False),
+]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many results.")]
+
+
+def _load_claims(claims: Path | None) -> list[dict]:
+    from evidence_cli import paths, store
+
+    return store.load_claims(paths.claims_path(claims))["claims"]
+
+
+def _public(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+CLAIM_TSV = ["id", "section", "kind", "tier", "refs", "context_refs", "hedged", "text"]
+
+
+def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool = False) -> None:
+    """Print claim rows in the chosen format."""
+    from evidence_cli.render import machine
+
+    if fmt is Format.json:
+        machine.write_json([_public(r) for r in rows])
+    elif fmt is Format.jsonl:
+        machine.write_jsonl(_public(r) for r in rows)
+    elif fmt is Format.tsv:
+        machine.write_tsv(rows, (["id", "score", *CLAIM_TSV[1:]]) if show_score else CLAIM_TSV)
+    elif fmt is Format.markdown:
+        from evidence_cli.render.markdown import claims_markdown
+
+        sys.stdout.write(claims_markdown(rows, title))
+    else:
+        from evidence_cli.render.table import claims_table
+
+        claims_table(rows, title=title, show_score=show_score)
+
+
+def open_index(claims: Path | None, index_dir: Path | None):
+    from evidence_cli import index, paths
+
+    return index.open_index(paths.claims_path(claims), paths.index_dir(index_dir), note=lambda m: err(f"note: {m}"))
+
+
+@command()
+def query(
+    text: Annotated[str, typer.Argument(help="Keywords, names in any spelling, or a question. Field syntax: "
+                                             "ref:45 entity:HAVCR2 section:2.5 kind:approval.")] = "",
+    limit: LimitOpt = 10,
+    ref: Annotated[list[int] | None, typer.Option("--ref", min=1, help="Only claims citing this reference.")] = None,
+    entity: Annotated[list[str] | None, typer.Option("--entity", "-e", help="Only claims mentioning this entity "
+                                                     "(id, alias or brand, e.g. Keytruda, CD274).")] = None,
+    section: Annotated[list[str] | None, typer.Option("--section", "-s", help="Only this section, e.g. 2.5.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this claim kind, e.g. approval.")] = None,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Find the claims that answer a question, best first, with their reference numbers.
+
+    Example: evidence query "why do patients relapse on anti-PD-1 therapy"
+
+    Brand names, gene aliases and HGNC symbols find the same claims (Keytruda = pembrolizumab, B7-H1 = CD274 =
+    PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
+    """
+    from evidence_cli import index as idx
+    from evidence_cli.search import AliasMatcher, plan_query
+    from evidence_cli.views.catalog import claim_row
+
+    handle = open_index(claims, index_dir)
+    plan = plan_query(text, AliasMatcher(handle.aliases), refs=ref or (), entities=entity or (),
+                      sections=section or (), kinds=[k.lower() for k in kind or ()])
+    if plan.empty:
+        raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
+    for typo, fixed in plan.corrections.items():
+        err(f"note: searching {fixed!r} for {typo!r}")
+    rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit)]
+    if not rows:
+        err(f"no claims match {text!r}" + (" with these filters" if plan.refs or plan.entity_filter else ""))
+        raise typer.Exit(EXIT_NO_RESULTS)
+    emit_claims(rows, fmt, f"{len(rows)} claim(s) for {text!r}" if text else f"{len(rows)} claim(s)",
+                show_score=True)
+
+
+@command()
+def show(
+    claim_id: Annotated[str, typer.Argument(help="A claim id, e.g. wong2017-2.5-13.")],
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """Show one claim with all its fields and its neighbouring sentences.
+
+    Example: evidence show wong2017-2.1-26
+    """
+    from evidence_cli.views.catalog import claim_row
+
+    all_claims = _load_claims(claims)
+    pos = next((i for i, c in enumerate(all_claims) if c["id"] == claim_id), None)
+    if pos is None:
+        near = [c["id"] for c in all_claims if c["id"].startswith(claim_id.rsplit("-", 1)[0])][:5]
+        hint = f"; did you mean {', '.join(near)}?" if near else "; find ids with `evidence query`"
+        raise NotFoundError(f"no claim {claim_id!r}{hint}")
+    claim = all_claims[pos]
+    neighbours = [c for c in all_claims[max(0, pos - 1): pos + 2]
+                  if c["id"] != claim_id and c["doc"] == claim["doc"] and c["section"] == claim["section"]]
+    from evidence_cli.render import machine
+
+    full = {k: v for k, v in claim.items() if k != "ingest_hash"}
+    full["claims"] = [claim["id"]]
+    full["neighbours"] = [c["id"] for c in neighbours]
+    if fmt in (Format.json, Format.jsonl):
+        (machine.write_json if fmt is Format.json else machine.write_jsonl)([full])
+        return
+    if fmt is Format.tsv:
+        machine.write_tsv([claim_row(claim)], CLAIM_TSV)
+        return
+    emit_claims([claim_row(claim)], fmt, f"claim {claim_id}")
+    if fmt is Format.table:
+        from evidence_cli.render.table import claims_table, records_table
+
+        fields = [{"field": k, "value": v if not isinstance(v, list | dict) else machine.dumps(v)}
+                  for k, v in full.items() if k not in ("text", "entities")]
+        fields.append({"field": "entities", "value": ", ".join(
+            f"{e['text']} → {e['id']}" for e in claim.get("entities") or [])})
+        records_table(fields, [("field", "field"), ("value", "value")])
+        if neighbours:
+            claims_table([claim_row(c) for c in neighbours], title="neighbouring sentences")
+
+
+@command()
+def refs(
+    number: Annotated[int | None, typer.Argument(min=1, help="A reference number: show every claim citing it.",
+                                                 show_default=False)] = None,
+    single_source: Annotated[bool, typer.Option("--single-source",
+                                                help="List conclusions resting on one reference number.")] = False,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """The citation index: every reference number with the claims that cite it.
+
+    Example: evidence refs 45      (every claim citing [45])
+
+    The chapter's bibliography is not in the corpus, so references are numbers only.
+    """
+    from evidence_cli.views.catalog import citation_index, claims_citing
+    from evidence_cli.views.catalog import single_source as single
+
+    all_claims = _load_claims(claims)
+    if single_source:
+        rows = single(all_claims)
+        emit_claims(rows, fmt, "claims resting on a single reference number")
+        return
+    if number is not None:
+        rows = claims_citing(number, all_claims)
+        if not rows:
+            err(f"no claim cites reference [{number}]")
+            raise typer.Exit(EXIT_NO_RESULTS)
+        emit_claims(rows, fmt, f"claims citing [{number}]")
+        return
+    index_rows = citation_index(all_claims)
+    from evidence_cli.render import machine
+
+    if fmt is Format.json:
+        machine.write_json(index_rows)
+    elif fmt is Format.jsonl:
+        machine.write_jsonl(index_rows)
+    elif fmt is Format.tsv:
+        machine.write_tsv(index_rows, ["ref", "claim_count", "claims"])
+    elif fmt is Format.markdown:
+        lines = ["| ref | claims |", "|---|---|"]
+        lines += [f"| [{r['ref']}] | {', '.join(f'`{c}`' for c in r['claims'])} |" for r in index_rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        from evidence_cli.render.table import records_table
+
+        records_table(index_rows, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
+                      title="citation index (bibliography not in the corpus: numbers only)")
+
+
+@command()
+def entities(
+    name: Annotated[str | None, typer.Argument(help="An entity id, alias or brand (e.g. Keytruda, B7-H1, TIM-3).",
+                                               show_default=False)] = None,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """The entity catalogue, or one entity with every claim that mentions it.
+
+    Example: evidence entities Keytruda
+    """
+    from evidence_cli.render import machine
+    from evidence_cli.views.catalog import entity_catalogue, entity_detail
+
+    all_claims = _load_claims(claims)
+    if name is None:
+        rows = entity_catalogue(all_claims)
+        if fmt is Format.json:
+            machine.write_json(rows)
+        elif fmt is Format.jsonl:
+            machine.write_jsonl(rows)
+        elif fmt is Format.tsv:
+            machine.write_tsv(rows, ["id", "type", "label", "claim_count", "aliases"])
+        else:
+            from evidence_cli.render.table import records_table
+
+            records_table(rows, [("id", "id"), ("type", "type"), ("label", "label"), ("aliases", "aliases"),
+                                 ("claim_count", "claims")], title=f"{len(rows)} entities")
+        return
+    record, rows = entity_detail(name, all_claims)
+    if fmt is Format.json:
+        machine.write_json({**record, "claims": [r["id"] for r in rows], "refs": sorted({x for r in rows for x in
+                                                                                         r["refs"]}),
+                            "mentions": [_public(r) for r in rows]})
+        return
+    emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}): {len(rows)} claim(s)")
 
 
 def main() -> None:

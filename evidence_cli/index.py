@@ -1,0 +1,265 @@
+"""The whoosh adapter: schema, build, open, stamp. The only module that imports whoosh.
+
+The index is a cache of claims.yaml, kept under the user cache directory (or --index-dir / $EVIDENCE_INDEX_DIR)
+in a folder named by the claims file's SHA-256 and the schema version. A folder with that name is complete by
+construction: it is built in a temporary folder and renamed into place, so a concurrent reader never sees a
+half-built index, and a changed claims file simply has no folder yet (stale: rebuilt, with a note on stderr).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from evidence_cli.errors import IndexError_
+
+INDEX_SCHEMA_VERSION = 3
+KEEP_OLD = 2  # older index folders kept for processes that still read them
+
+
+@dataclass
+class IndexHandle:
+    path: Path
+    ix: object  # whoosh.index.Index
+    aliases: list  # [alias, entity id, case_sensitive]
+    built: bool = False
+
+
+def claims_digest(claims_file: Path) -> str:
+    from evidence_cli.store import _read_text
+
+    text = _read_text(claims_file)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _schema():
+    from whoosh.analysis import StemmingAnalyzer
+    from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+    analyzer = StemmingAnalyzer(stoplist=None, minsize=1)
+    return Schema(
+        id=ID(stored=True, unique=True),
+        pos=NUMERIC(stored=True, sortable=True),
+        doc=ID,
+        section=ID(stored=True),
+        kind=ID,
+        tier=ID,
+        refs=KEYWORD(commas=True),
+        entity=KEYWORD(commas=True, lowercase=True, scorable=True),
+        text=TEXT(analyzer=analyzer, phrase=True),
+        aliases=TEXT(analyzer=analyzer, phrase=False),
+        title=TEXT(analyzer=analyzer, phrase=False),
+        data=STORED,
+    )
+
+
+DISPLAY_FIELDS = (
+    "id", "doc", "section", "section_title", "paragraph", "kind", "tier", "text", "refs", "author_year",
+    "context_refs", "context_from", "hedging", "entities", "numbers", "curated_fields", "orphaned",
+)
+
+
+def display_record(claim: dict) -> dict:
+    return {k: claim[k] for k in DISPLAY_FIELDS if k in claim}
+
+
+def _alias_table(lex) -> list:
+    rows = []
+    for e in lex.values():
+        for a in dict.fromkeys((e.id, e.label, *e.aliases, *e.brands)):
+            rows.append([a, e.id, e.case_sensitive or a == e.id])
+        for a in dict.fromkeys(e.aliases_ci):
+            rows.append([a, e.id, False])
+    return rows
+
+
+def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+    """Build an index of ``claims_file`` into the folder ``target`` (which must not exist)."""
+    from whoosh import index as windex
+
+    from evidence_cli.lexicon import lexicon
+    from evidence_cli.store import load_claims
+
+    data = load_claims(claims_file)
+    lex = lexicon()
+    claims = data["claims"]
+    target.mkdir(parents=True)
+    ix = windex.create_in(str(target), _schema())
+    writer = ix.writer(limitmb=256)
+    try:
+        for pos, c in enumerate(claims):
+            ents = [e["id"] for e in c.get("entities") or []]
+            # a biomarker such as "IDO expression" also counts as a mention of its gene (IDO1)
+            ents += [lex[e].extra["gene"] for e in ents if e in lex and "gene" in lex[e].extra]
+            alias_words = []
+            for eid in dict.fromkeys(ents):
+                e = lex.get(eid)
+                if e is not None:
+                    alias_words.extend((e.id, e.label, *e.aliases, *e.aliases_ci, *e.brands))
+            writer.add_document(
+                id=c["id"],
+                pos=pos,
+                doc=c["doc"],
+                section=c["section"],
+                kind=c.get("kind", ""),
+                tier=c.get("tier", ""),
+                refs=",".join(str(r) for r in c.get("refs") or []),
+                entity=",".join(dict.fromkeys(ents)),
+                text=c["text"],
+                aliases=" ".join(alias_words),
+                title=c.get("section_title", ""),
+                data=json.dumps(display_record(c), ensure_ascii=False),
+            )
+            if progress and pos % 500 == 0:
+                progress(pos, len(claims))
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    (target / "aliases.json").write_text(json.dumps(_alias_table(lex), ensure_ascii=False), encoding="utf-8")
+    stamp = {"claims": str(claims_file.resolve()), "claims_sha256": target.name.split("-")[-1],
+             "schema_version": INDEX_SCHEMA_VERSION, "claims_count": len(claims)}
+    (target / "stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
+
+
+def open_index(
+    claims_file: Path,
+    index_root: Path,
+    *,
+    note: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
+) -> IndexHandle:
+    """Open the fresh index for ``claims_file``, building it first when there is none (or ``rebuild``)."""
+    digest = claims_digest(claims_file)
+    name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
+    final = index_root / name
+    if not rebuild:
+        handle = _try_open(final)
+        if handle is not None:
+            return handle
+        if final.exists():
+            if note:
+                note(f"index at {final} is damaged; rebuilding")
+        elif note:
+            others = [p for p in index_root.glob("v*-*") if p.is_dir()] if index_root.is_dir() else []
+            note("index is stale (claims changed); rebuilding" if others else f"building the index in {index_root}")
+    try:
+        index_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_root))
+    except OSError as exc:
+        raise IndexError_(f"{index_root}: cannot create the index folder ({exc.strerror}); "
+                          "set --index-dir or $EVIDENCE_INDEX_DIR to a writable folder") from None
+    try:
+        build(claims_file, tmp / name, progress=progress)
+        if final.exists():  # damaged, or a rebuild was asked for: move it aside first
+            aside = index_root / f".old-{os.getpid()}-{name}"
+            os.replace(final, aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        try:
+            os.replace(tmp / name, final)
+        except OSError:
+            if not final.exists():
+                raise
+            # another process finished the same build first: use theirs
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    _prune(index_root, keep=final)
+    handle = _try_open(final)
+    if handle is None:
+        raise IndexError_(f"{final}: the index was built but cannot be opened; remove the folder and retry")
+    handle.built = True
+    return handle
+
+
+def _try_open(folder: Path) -> IndexHandle | None:
+    if not (folder / "stamp.json").is_file():
+        return None
+    try:
+        from whoosh import index as windex
+
+        ix = windex.open_dir(str(folder))
+        with ix.searcher() as s:  # touch the segment files: a truncated index fails here
+            s.doc_count()
+        aliases = json.loads((folder / "aliases.json").read_text(encoding="utf-8"))
+        return IndexHandle(folder, ix, aliases)
+    except Exception:  # whoosh raises many kinds on damaged files; any of them means "rebuild"
+        return None
+
+
+def _prune(root: Path, keep: Path) -> None:
+    olds = sorted((p for p in root.glob("v*-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
+    for p in olds[: max(0, len(olds) - KEEP_OLD)]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def searcher(handle: IndexHandle):
+    return handle.ix.searcher()
+
+
+def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
+    """Search with a QueryPlan (see search.py); returns display records with ``score`` and ``_highlights``."""
+    from whoosh import query as Q
+    from whoosh.scoring import BM25F
+
+    schema = handle.ix.schema
+    analyzer = schema["text"].analyzer
+    stems = [t.text for w in plan.expanded_words() for t in analyzer(w)]
+    stems = list(dict.fromkeys(stems))
+    should = []
+    for s in stems:
+        should.append(Q.Term("text", s))
+        should.append(Q.Term("aliases", s, boost=0.5))
+        should.append(Q.Term("title", s, boost=0.3))
+    for eid in plan.entities:
+        should.append(Q.Term("entity", eid.lower(), boost=1.5))
+    filters = []
+    if plan.refs:
+        filters.append(Q.Or([Q.Term("refs", str(r)) for r in plan.refs]))
+    if plan.entity_filter:
+        filters.append(Q.And([Q.Term("entity", e.lower()) for e in plan.entity_filter]))
+    if plan.sections:
+        filters.append(Q.Or([Q.Or([Q.Term("section", s), Q.Prefix("section", s.rstrip(".") + ".")])
+                             for s in plan.sections]))
+    if plan.kinds:
+        filters.append(Q.Or([Q.Term("kind", k) for k in plan.kinds]))
+    if plan.tiers:
+        filters.append(Q.Or([Q.Term("tier", t) for t in plan.tiers]))
+    main = Q.Or(should) if should else Q.Every()
+    if filters:
+        main = Q.And([main, *filters]) if should else Q.And(filters)
+    hits: list[dict] = []
+    with handle.ix.searcher(weighting=BM25F()) as searcher:
+        results = searcher.search(main, limit=limit, sortedby=None if should else "pos")
+        for hit in results:
+            record = json.loads(hit["data"])
+            record["score"] = round(float(hit.score or 0.0), 4)
+            record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
+            hits.append(record)
+    return hits
+
+
+def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> list[tuple[int, int]]:
+    spans = [(e["start"], e["end"]) for e in record.get("entities") or [] if e["id"] in entities and "start" in e]
+    if stems:
+        for tok in analyzer(record["text"], chars=True, mode="index"):
+            if tok.text in stems:
+                spans.append((tok.startchar, tok.endchar))
+    return sorted(set(spans))
+
+
+def get_claims(handle: IndexHandle, ids: list[str]) -> list[dict]:
+    """Display records for claim ids, in the given order (missing ids are skipped)."""
+    out = []
+    with handle.ix.searcher() as searcher:
+        for cid in ids:
+            doc = searcher.document(id=cid)
+            if doc is not None:
+                out.append(json.loads(doc["data"]))
+    return out

@@ -1,0 +1,1 @@
+"""Renderers: rich tables for the terminal, plain JSON/JSONL/TSV for scripts, markdown for notes."""

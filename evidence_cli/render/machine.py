@@ -1,0 +1,42 @@
+"""Machine formats, written with json.dumps straight to stdout (never through rich, which wraps lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import TextIO
+
+
+def dumps(record: object) -> str:
+    return json.dumps(record, ensure_ascii=False)
+
+
+def write_json(records: list, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+
+
+def write_jsonl(records: Iterable, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    for record in records:
+        out.write(dumps(record) + "\n")
+        out.flush()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    elif value is None:
+        value = ""
+    return str(value).replace("\t", " ").replace("\n", " ")
+
+
+def write_tsv(records: list[dict], columns: list[str], out: TextIO | None = None) -> None:
+    """Tab-separated with a header row; lists joined with commas."""
+    out = out or sys.stdout
+    out.write("\t".join(columns) + "\n")
+    for record in records:
+        out.write("\t".join(_cell(record.get(c)) for c in columns) + "\n")

@@ -1,0 +1,104 @@
+"""Terminal output with rich: colour only on a TTY (rich checks, and honours NO_COLOR). Only render/ imports rich.
+
+Claim text always goes in as ``Text`` so that "[8]" and other brackets are never read as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+_console: Console | None = None
+
+
+def console() -> Console:
+    global _console
+    if _console is None:
+        _console = Console(highlight=False, soft_wrap=False)
+    return _console
+
+
+HEDGE_MARK = {"none": "", "weak": "~", "moderate": "?", "strong": "??"}
+
+
+def refs_text(record: dict) -> Text:
+    """"[1, 3]" for cited claims; "no ref (context [8])" where the sentence has no marker of its own."""
+    refs = record.get("refs") or []
+    if refs:
+        return Text(", ".join(map(str, refs)))
+    out = Text("no ref", style="yellow")
+    if record.get("author_year"):
+        out = Text("; ".join(record["author_year"]))
+    ctx = record.get("context_refs") or []
+    if ctx:
+        out.append(f" (context {', '.join(map(str, ctx))})", style="dim")
+    return out
+
+
+def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text:
+    text = Text(record["text"])
+    for a, b in highlights:
+        text.stylize("bold yellow", a, b)
+    hedge = (record.get("hedging") or {}).get("level", "none")
+    if hedge != "none":
+        text.append(f"  [hedged: {', '.join(record['hedging']['cues'])}]", style="magenta")
+    return text
+
+
+def claims_table(records: list[dict], title: str | None = None, show_score: bool = False) -> None:
+    table = Table(title=title, show_lines=False, expand=False, title_justify="left")
+    table.add_column("claim", no_wrap=True, style="cyan")
+    table.add_column("§", no_wrap=True)
+    table.add_column("statement", ratio=1)
+    table.add_column("refs", no_wrap=False)
+    table.add_column("kind · tier", style="dim")
+    if show_score:
+        table.add_column("score", justify="right", style="dim")
+    for r in records:
+        row = [Text(r["id"]), Text(r["section"]), claim_text(r, r.get("_highlights", ())), refs_text(r),
+               Text(f"{r.get('kind', '')} · {r.get('tier', '')}")]
+        if show_score:
+            row.append(Text(f"{r.get('score', 0):.2f}"))
+        table.add_row(*row)
+    console().print(table)
+    legend = "hedged statements are marked [hedged: cue]; 'no ref' = the sentence prints no reference number"
+    console().print(Text(legend, style="dim"))
+
+
+def records_table(records: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
+    """A plain table of records; columns are (key, header) pairs; lists are joined with commas."""
+    table = Table(title=title, title_justify="left")
+    for _, header in columns:
+        table.add_column(header)
+    for r in records:
+        cells = []
+        for key, _ in columns:
+            value = r.get(key)
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            cells.append(Text("" if value is None else str(value)))
+        table.add_row(*cells)
+    console().print(table)
+
+
+def tree(label: str, children: list) -> None:
+    """Print a tree; children are (label, [children...]) pairs or plain strings."""
+    root = Tree(Text(label, style="bold"))
+
+    def add(node, items):
+        for item in items:
+            if isinstance(item, tuple):
+                add(node.add(Text(item[0])), item[1])
+            else:
+                node.add(Text(item))
+
+    add(root, children)
+    console().print(root)
+
+
+def note(message: str) -> None:
+    Console(stderr=True, highlight=False).print(Text(message, style="dim"))

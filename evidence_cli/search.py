@@ -1,0 +1,215 @@
+"""Query understanding (pure Python, no whoosh, no spaCy): field syntax, entity aliases, typos, synonyms.
+
+A user's text becomes a ``QueryPlan``: field terms (``ref:45``, ``entity:HAVCR2``, ``section:2.5``,
+``kind:approval``) become filters; entity names in any spelling the lexicon knows ("Keytruda", "B7-H1", "CD274")
+become entity ids; a misspelt drug or gene ("pembrolizumb") is corrected to the closest alias; the remaining
+words are searched in the text, stemmed, with a few domain synonyms ("relapse" also looks for "resistance").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from evidence_cli.errors import UsageError
+
+FIELDS = ("ref", "entity", "section", "kind", "tier")
+_FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier):(\"[^\"]*\"|\S+)", re.IGNORECASE)
+QUESTION_WORDS = frozenset(
+    "a an and are as at be by can could do does did for from has have how i if in into is it its me of on or "
+    "should so tell than that the their them there these they this those to was we were what when where which "
+    "who whom why will with would you your about any anything known there's whats what's".split()
+)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "relapse": ("resistance", "relapsed"),
+    "relapses": ("resistance",),
+    "resistance": ("relapse", "escape"),
+    "approved": ("approval",),
+    "approval": ("approved",),
+    "approve": ("approved", "approval"),
+    "predict": ("predictive", "biomarker", "correlate", "correlation"),
+    "predicts": ("predictive", "biomarker", "correlate", "correlation"),
+    "biomarker": ("predictive",),
+    "combine": ("combination", "combined"),
+    "combination": ("combine", "combined"),
+    "combo": ("combination", "combine"),
+    "side": ("safety",),
+    "toxicity": ("safety",),
+    "survive": ("survival",),
+    "mice": ("animal", "mouse"),
+    "mouse": ("mice", "animal"),
+    "inhibit": ("downregulates", "suppress", "impair"),
+    "inhibits": ("downregulates", "suppress", "impair"),
+    "recruit": ("recruitment", "trafficking"),
+    "trafficking": ("recruitment", "infiltration"),
+    "inhibitor": ("blocker", "blocking"),
+    "inhibitors": ("blockers", "blocking"),
+    "blocker": ("blockade", "blocking"),
+    "blockers": ("blockade", "blocking"),
+    "other": ("alternative",),
+    "besides": ("alternative",),
+    "evade": ("evasion", "escape"),
+    "escape": ("evasion",),
+    "work": ("mechanism",),
+    "works": ("mechanism",),
+}
+MIN_FUZZY = 5
+_EXCLUDING = re.compile(r"(?:besides|except|other than|apart from|excluding|not)\s+$", re.IGNORECASE)
+
+
+@dataclass
+class QueryPlan:
+    text: str
+    words: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)  # entity ids recognised in the free text
+    corrections: dict[str, str] = field(default_factory=dict)  # typo -> alias
+    refs: list[int] = field(default_factory=list)
+    entity_filter: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.entities or self.refs or self.entity_filter or self.sections or self.kinds
+                    or self.tiers)
+
+    def expanded_words(self) -> list[str]:
+        out = list(self.words)
+        for w in self.words:
+            out.extend(SYNONYMS.get(w.lower(), ()))
+        return list(dict.fromkeys(out))
+
+
+class AliasMatcher:
+    """Finds lexicon aliases in user text (longest first; case-sensitive where the lexicon says so)."""
+
+    def __init__(self, table: list) -> None:
+        self.exact: dict[str, str] = {}
+        self.folded: dict[str, str] = {}
+        for alias, eid, case_sensitive in table:
+            if case_sensitive:
+                self.exact.setdefault(alias, eid)
+            else:
+                self.folded.setdefault(alias.casefold(), eid)
+            # ids and labels are also accepted in any case when typed alone as a field value
+        self.ids = {eid for _, eid, _ in table}
+        self.any_case: dict[str, str] = {}
+        for alias, eid, _ in table:
+            self.any_case.setdefault(alias.casefold(), eid)
+        self.vocabulary = sorted({a.casefold() for a, _, _ in table if len(a) >= MIN_FUZZY and " " not in a})
+        self._max_words = max((len(a.split()) for a, _, _ in table), default=1)
+
+    def resolve(self, name: str) -> str | None:
+        """The entity id a name given on purpose (``--entity``, ``entity:``) stands for, in any case."""
+        name = name.strip().strip('"')
+        if name in self.ids:
+            return name
+        return self.exact.get(name) or self.any_case.get(name.casefold())
+
+    def find(self, text: str) -> tuple[list[tuple[int, int, str]], str]:
+        """Entity mentions in ``text`` as (start, end, id), and the text with them blanked out."""
+        spans: list[tuple[int, int, str]] = []
+        tokens = [(m.start(), m.end()) for m in re.finditer(r"[\w+′'’.-]+", text)]
+        i = 0
+        while i < len(tokens):
+            found = None
+            for n in range(min(self._max_words, len(tokens) - i), 0, -1):
+                a, b = tokens[i][0], tokens[i + n - 1][1]
+                for strip in (0, 1):
+                    cand = text[a:b]
+                    if strip:
+                        cand = cand.rstrip(".,;:?!")
+                        if cand == text[a:b]:
+                            continue
+                    eid = self.exact.get(cand) or self.folded.get(cand.casefold())
+                    if eid is None:
+                        # "anti-PD-1": look at the part after a leading "anti-"
+                        low = cand.casefold()
+                        if low.startswith("anti-"):
+                            inner = cand[5:]
+                            eid = self.exact.get(inner) or self.folded.get(inner.casefold())
+                    if eid:
+                        found = (a, a + len(cand), eid, n)
+                        break
+                if found:
+                    break
+            if found:
+                spans.append(found[:3])
+                i += found[3]
+            else:
+                i += 1
+        blanked = list(text)
+        for a, b, _ in spans:
+            blanked[a:b] = " " * (b - a)
+        return spans, "".join(blanked)
+
+    def correct(self, word: str) -> str | None:
+        """The alias a misspelt word most likely means (only for words of 5+ letters, close matches)."""
+        low = word.casefold()
+        if len(low) < MIN_FUZZY or low in QUESTION_WORDS:
+            return None
+        match = difflib.get_close_matches(low, self.vocabulary, n=1, cutoff=0.84)
+        return match[0] if match else None
+
+
+def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=()) -> QueryPlan:
+    """Turn user text and filter options into a QueryPlan; raise UsageError on a bad field value."""
+    if len(text) > 2000:
+        raise UsageError("query is longer than 2000 characters; shorten it")
+    plan = QueryPlan(text=text)
+    plan.refs.extend(refs)
+    plan.sections.extend(sections)
+    plan.kinds.extend(kinds)
+    for name in entities:
+        eid = matcher.resolve(name)
+        if eid is None:
+            raise UsageError(f"unknown entity {name!r}; list them with `evidence entities`")
+        plan.entity_filter.append(eid)
+
+    def take_field(m: re.Match) -> str:
+        key, value = m.group(1).lower(), m.group(2).strip('"')
+        if key in ("ref", "refs"):
+            for part in value.split(","):
+                if not part.isdigit() or int(part) < 1:
+                    raise UsageError(f"ref:{value} — a reference number is a positive whole number, e.g. ref:45")
+                plan.refs.append(int(part))
+        elif key == "entity":
+            eid = matcher.resolve(value)
+            if eid is None:
+                raise UsageError(f"unknown entity {value!r} in entity:{value}; list them with `evidence entities`")
+            plan.entity_filter.append(eid)
+        elif key == "section":
+            plan.sections.append(value)
+        elif key == "kind":
+            plan.kinds.append(value.lower())
+        else:
+            plan.tiers.append(value.lower())
+        return " "
+
+    text_without_fields = _FIELD_TERM.sub(take_field, text)
+    spans, rest = matcher.find(text_without_fields)
+    # "besides atezolizumab", "other than CTLA-4": the user wants the others, so that name is not boosted
+    excluded = {eid for a, _, eid in spans if _EXCLUDING.search(text_without_fields[max(0, a - 14):a])}
+    plan.entities = list(dict.fromkeys(eid for _, _, eid in spans if eid not in excluded))
+    # the words of a recognised name still count as words ("PD-L1 expression" also looks for "expression")
+    alias_words = [w for a, b, _ in spans for w in re.findall(r"[^\W\d_]{3,}", _strip_anti(text_without_fields[a:b]))]
+    for word in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", rest) + alias_words:
+        low = word.casefold()
+        if low in QUESTION_WORDS:
+            continue
+        fixed = matcher.correct(word) if not low.isdigit() else None
+        if fixed and fixed != low:
+            eid = matcher.any_case.get(fixed)
+            if eid:
+                plan.corrections[word] = fixed
+                if eid not in plan.entities:
+                    plan.entities.append(eid)
+                continue
+        plan.words.append(low)
+    return plan
+
+
+def _strip_anti(name: str) -> str:
+    return name[5:] if name.casefold().startswith("anti-") else name

@@ -1,0 +1,87 @@
+"""The entity catalogue and the citation index."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from evidence_cli.errors import NotFoundError
+from evidence_cli.lexicon import LexEntry, find_entity, lexicon
+
+
+def claim_row(c: dict) -> dict:
+    """The fields every claim row carries in every output format."""
+    row = {
+        "id": c["id"],
+        "doc": c["doc"],
+        "section": c["section"],
+        "section_title": c.get("section_title", ""),
+        "kind": c.get("kind", ""),
+        "tier": c.get("tier", ""),
+        "text": c["text"],
+        "refs": list(c.get("refs") or []),
+        "author_year": list(c.get("author_year") or []),
+        "context_refs": list(c.get("context_refs") or []),
+        "context_from": list(c.get("context_from") or []),
+        "hedged": (c.get("hedging") or {}).get("level", "none") != "none",
+        "hedging": c.get("hedging") or {"level": "none", "cues": []},
+        "entities": list(dict.fromkeys(e["id"] for e in c.get("entities") or [])),
+        "claims": [c["id"]],
+    }
+    if "score" in c:
+        row["score"] = c["score"]
+    if c.get("_highlights"):
+        row["_highlights"] = c["_highlights"]
+    return row
+
+
+def entity_record(e: LexEntry, count: int) -> dict:
+    rec = {"id": e.id, "type": e.type, "label": e.label,
+           "aliases": [a for a in dict.fromkeys((*e.aliases, *e.aliases_ci)) if a != e.label],
+           "claim_count": count}
+    if e.checkpoint:
+        rec["checkpoint"] = e.checkpoint
+    if e.type == "drug":
+        rec.update({"brands": list(e.brands), "target": e.target, "drug_class": e.drug_class})
+    return rec
+
+
+def entity_catalogue(claims: list[dict]) -> list[dict]:
+    counts: dict[str, int] = defaultdict(int)
+    for c in claims:
+        for eid in {e["id"] for e in c.get("entities") or []}:
+            counts[eid] += 1
+    return [entity_record(e, counts.get(e.id, 0)) for e in lexicon().values()]
+
+
+def entity_detail(name: str, claims: list[dict]) -> tuple[dict, list[dict]]:
+    e = find_entity(name)
+    if e is None:
+        raise NotFoundError(f"no entity called {name!r}; list them with `evidence entities`")
+    mentioned = [claim_row(c) for c in claims if any(x["id"] == e.id for x in c.get("entities") or [])]
+    return entity_record(e, len(mentioned)), mentioned
+
+
+def citation_index(claims: list[dict]) -> list[dict]:
+    """Every reference number with the claims that print it."""
+    by_ref: dict[int, list[str]] = defaultdict(list)
+    for c in claims:
+        for r in c.get("refs") or []:
+            by_ref[r].append(c["id"])
+    return [{"ref": r, "refs": [r], "claims": ids, "claim_count": len(ids)} for r, ids in sorted(by_ref.items())]
+
+
+def claims_citing(ref: int, claims: list[dict]) -> list[dict]:
+    return [claim_row(c) for c in claims if ref in (c.get("refs") or [])]
+
+
+def single_source(claims: list[dict]) -> list[dict]:
+    """Claims whose support is one reference number; ``sole`` when no other claim cites that reference."""
+    index = {row["ref"]: row["claim_count"] for row in citation_index(claims)}
+    out = []
+    for c in claims:
+        refs = c.get("refs") or []
+        if len(refs) == 1:
+            row = claim_row(c)
+            row["sole_citation"] = index[refs[0]] == 1
+            out.append(row)
+    return out

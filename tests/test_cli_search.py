@@ -1,0 +1,159 @@
+"""CLI: query, show, refs, entities — exact JSON a script would parse, exact exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from evidence_cli.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+CLAIMS = str(ROOT / "claims.yaml")
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("index"))
+
+
+def q(index_dir, *args):
+    return runner.invoke(app, ["query", *args, "--claims", CLAIMS, "--index-dir", index_dir])
+
+
+def test_query_json_hits(index_dir):
+    result = q(index_dir, "TIM-3 ligands", "-f", "json", "-n", "3")
+    assert result.exit_code == 0
+    hits = json.loads(result.stdout)
+    assert hits[0]["id"] == "wong2017-2.5-09"
+    assert hits[0]["text"] == ("TIM-3 is bound by multiple ligands, including galectin-9, CEACAM-1, and "
+                               "high-mobility group box 1 (HMGB-1).")
+    assert hits[0]["refs"] == []
+    assert hits[0]["context_refs"] == [44]
+    assert hits[0]["claims"] == ["wong2017-2.5-09"]
+    assert {"id", "text", "refs", "section", "score", "hedging", "kind", "tier"} <= hits[0].keys()
+    assert all("_highlights" not in h for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Keytruda approval", "wong2017-2.2-23"),
+        ("B7-H1 negative patients response rates", "wong2017-2.3-13"),
+        ("HAVCR2 PD-1 co-expressed", "wong2017-2.5-13"),
+        ("ipilumumab phase III", "wong2017-2.1-22"),
+        ("when was ipilimumab approved", "wong2017-2.1-26"),
+    ],
+)
+def test_aliases_typos_and_questions_find_their_claim(index_dir, query, expected):
+    result = q(index_dir, query, "-f", "jsonl", "-n", "3")
+    assert result.exit_code == 0
+    ids = [json.loads(line)["id"] for line in result.stdout.splitlines()]
+    assert expected in ids
+
+
+def test_typo_correction_is_reported_on_stderr(index_dir):
+    result = q(index_dir, "pembrolizumb", "-f", "jsonl", "-n", "1")
+    assert result.stderr.endswith("note: searching 'pembrolizumab' for 'pembrolizumb'\n")
+    assert "pembrolizumab" in json.loads(result.stdout)["entities"]
+
+
+def test_field_syntax_and_filters(index_dir):
+    by_field = q(index_dir, "ref:45", "-f", "json", "-n", "50")
+    by_option = q(index_dir, "--ref", "45", "-f", "json", "-n", "50")
+    ids = sorted(h["id"] for h in json.loads(by_field.stdout))
+    assert ids == ["wong2017-2.5-13", "wong2017-2.5-17", "wong2017-2.6-06"]
+    assert sorted(h["id"] for h in json.loads(by_option.stdout)) == ids
+    sec = json.loads(q(index_dir, "section:2.6 mesenchymal stem cells", "-f", "json").stdout)
+    assert sec and all(h["section"] == "2.6" for h in sec)
+
+
+def test_no_hits_exit_1_and_bad_input_exit_2(index_dir):
+    none = q(index_dir, "xylophone")
+    assert (none.exit_code, none.stdout) == (1, "")
+    assert none.stderr.endswith("no claims match 'xylophone'\n")
+    bad = q(index_dir, "entity:NOPE1")
+    assert bad.exit_code == 2
+    assert bad.stderr.endswith("evidence: error: unknown entity 'NOPE1' in entity:NOPE1; list them with "
+                               "`evidence entities`\n")
+    empty = q(index_dir, "")
+    assert empty.exit_code == 2
+    badref = q(index_dir, "ref:abc")
+    assert badref.exit_code == 2
+
+
+def test_brackets_are_not_rich_markup(index_dir):
+    result = q(index_dir, "CTLA-4 affinity CD28", "-n", "1")
+    assert result.exit_code == 0
+    assert "[2]" in result.stdout
+
+
+def test_tsv_and_markdown(index_dir):
+    tsv = q(index_dir, "1 in 33 colorectal", "-f", "tsv", "-n", "1").stdout.splitlines()
+    assert tsv[0].split("\t") == ["id", "score", "section", "kind", "tier", "refs", "context_refs", "hedged", "text"]
+    assert tsv[1].split("\t")[5] == "27,28"
+    md = q(index_dir, "ipilimumab approval melanoma 2011", "-f", "markdown", "-n", "1").stdout
+    assert "> These trial results led to US FDA approval of ipilimumab for melanoma in 2011." in md
+    assert "no reference in the source (context: [8] from wong2017-2.1-25)" in md
+
+
+def test_stale_index_is_rebuilt_with_a_note(tmp_path):
+    claims = tmp_path / "claims.yaml"
+    claims.write_bytes((ROOT / "claims.yaml").read_bytes())
+    idx = str(tmp_path / "idx")
+    first = runner.invoke(app, ["query", "TIM-3", "--claims", str(claims), "--index-dir", idx])
+    assert "note: building the index" in first.stderr
+    again = runner.invoke(app, ["query", "TIM-3", "--claims", str(claims), "--index-dir", idx])
+    assert "note:" not in again.stderr
+    claims.write_text(claims.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    stale = runner.invoke(app, ["query", "TIM-3", "--claims", str(claims), "--index-dir", idx])
+    assert "note: index is stale (claims changed); rebuilding" in stale.stderr
+
+
+def test_show(index_dir):
+    result = runner.invoke(app, ["show", "wong2017-2.1-26", "--claims", CLAIMS, "-f", "json"])
+    [claim] = json.loads(result.stdout)
+    assert claim["text"] == "These trial results led to US FDA approval of ipilimumab for melanoma in 2011."
+    assert claim["neighbours"] == ["wong2017-2.1-25"]
+    missing = runner.invoke(app, ["show", "wong2017-2.1-99", "--claims", CLAIMS])
+    assert missing.exit_code == 2
+    assert "no claim 'wong2017-2.1-99'" in missing.stderr
+
+
+def test_refs_index_and_single_number():
+    index = json.loads(runner.invoke(app, ["refs", "--claims", CLAIMS, "-f", "json"]).stdout)
+    assert [r["ref"] for r in index] == list(range(1, 56))
+    assert index[9] == {"ref": 10, "refs": [10], "claims": ["wong2017-2.2-03", "wong2017-2.2-06", "wong2017-2.2-07"],
+                        "claim_count": 3}
+    one = json.loads(runner.invoke(app, ["refs", "43", "--claims", CLAIMS, "-f", "json"]).stdout)
+    assert [r["id"] for r in one] == ["wong2017-2.5-05", "wong2017-2.6-04"]
+    none = runner.invoke(app, ["refs", "99", "--claims", CLAIMS])
+    assert none.exit_code == 1
+
+
+def test_single_source():
+    rows = json.loads(runner.invoke(app, ["refs", "--single-source", "--claims", CLAIMS, "-f", "json"]).stdout)
+    assert all(len(r["refs"]) == 1 for r in rows)
+    sole = {r["id"] for r in rows if r["sole_citation"]}
+    assert "wong2017-2.1-08" in sole  # [2] is cited only there
+
+
+def test_entities_catalogue_and_detail():
+    cat = json.loads(runner.invoke(app, ["entities", "--claims", CLAIMS, "-f", "json"]).stdout)
+    havcr2 = next(e for e in cat if e["id"] == "HAVCR2")
+    assert havcr2["label"] == "TIM-3" and havcr2["type"] == "gene" and havcr2["claim_count"] > 10
+    detail = json.loads(runner.invoke(app, ["entities", "Keytruda", "--claims", CLAIMS, "-f", "json"]).stdout)
+    assert detail["id"] == "pembrolizumab"
+    assert detail["brands"] == ["Keytruda"] and detail["target"] == "PDCD1"
+    assert "wong2017-2.2-23" in detail["claims"]
+    missing = runner.invoke(app, ["entities", "nothing-like-this", "--claims", CLAIMS])
+    assert missing.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["query", "show", "refs", "entities", "ingest", "validate"])
+def test_every_command_has_help_with_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout

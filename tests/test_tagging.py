@@ -1,0 +1,119 @@
+"""Entities, hedging, kind, tier and numbers on real chapter sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from evidence_cli.tagging import hedging, numbers
+
+
+def ids(claim: dict) -> set[str]:
+    return {e["id"] for e in claim["entities"]}
+
+
+@pytest.mark.parametrize(
+    ("cid", "expected"),
+    [
+        ("wong2017-2.5-09", {"HAVCR2", "LGALS9", "CEACAM1", "HMGB1"}),
+        ("wong2017-2.5-10", {"HAVCR2", "BAG6", "t_cell"}),
+        ("wong2017-2.2-13", {"PDCD1", "PI3K", "AKT", "t_cell"}),
+        ("wong2017-2.1-19", {"ipilimumab"}),
+        ("wong2017-2.3-17", {"CD274", "avelumab", "durvalumab"}),
+        ("wong2017-2.5-21", {"MHC", "B2M", "melanoma", "pembrolizumab"}),
+        ("wong2017-2.6-17", {"t_cell", "TNFSF14", "EGFR"}),
+        ("wong2017-2.4-24", {"IDO1"}),
+    ],
+)
+def test_entity_ids_on_chapter_sentences(by_id, cid, expected):
+    assert ids(by_id[cid]) == expected
+
+
+def test_entity_spans_point_at_the_mention(chapter_claims):
+    for c in chapter_claims["claims"]:
+        for e in c["entities"]:
+            assert c["text"][e["start"]:e["end"]] == e["text"]
+
+
+def test_ordinary_words_are_not_genes(by_id):
+    # "light" never appears lower-case in the chapter; build a sentence and tag it for real
+    from evidence_cli.tagging import entities, pipeline
+
+    doc = pipeline()("The light met the trial; we met in the light of day. LIGHT binds HVEM.")
+    assert [(e["text"], e["id"]) for e in entities(doc)] == [("LIGHT", "TNFSF14"), ("HVEM", "TNFRSF14")]
+
+
+def test_every_claim_is_tagged(chapter_claims):
+    for c in chapter_claims["claims"]:
+        assert {"entities", "hedging", "kind", "tier", "numbers"} <= c.keys()
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "cues"),
+    [
+        ("It remains to be seen if similar patterns are seen in other cancer types.", "strong",
+         ["remains to be seen"]),
+        ("CD8+ T cell infiltration into tumors might be predictive of clinical response.", "moderate", ["might"]),
+        ("therapies could potentially improve tumor sensitivity", "moderate", ["could potentially"]),
+        ("Subsequently, it was hypothesized that the patient harbored a defect.", "strong", ["it was hypothesized"]),
+        ("TIM-3 appears to be co-expressed with PD-1.", "weak", ["appears to"]),
+        ("CTLA-4 binds to CD80 and CD86 with ~10 times higher affinity than CD28 [2].", "none", []),
+        ("These trial results led to US FDA approval of ipilimumab for melanoma in 2011.", "none", []),
+    ],
+)
+def test_hedging(text, level, cues):
+    assert hedging(text) == {"level": level, "cues": cues}
+
+
+@pytest.mark.parametrize(
+    ("cid", "kind", "tier"),
+    [
+        ("wong2017-2.1-26", "approval", "regulatory_approval"),
+        ("wong2017-2.1-22", "trial_result", "randomized_phase3"),
+        ("wong2017-2.2-22", "trial_result", "phase1"),
+        ("wong2017-2.4-28", "biomarker", "clinical_observational"),
+        ("wong2017-2.4-29", "open_question", "clinical_observational"),
+        ("wong2017-2.6-08", "strategy", "hypothesis"),
+        ("wong2017-2.5-16", "mechanism", "preclinical_animal"),
+        ("wong2017-fig1", "figure", "review_statement"),
+    ],
+)
+def test_kind_and_tier(by_id, cid, kind, tier):
+    assert (by_id[cid]["kind"], by_id[cid]["tier"]) == (kind, tier)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("were 10.9% in the ipilimumab group versus 1.5% in the gp100 vaccine group.",
+         [("10.9%", "percent"), ("1.5%", "percent")]),
+        ("only 1 in 33 colorectal cancer patients responded [27–28].", [("1 in 33", "ratio")]),
+        ("defines ≥5% PD-L1-positive cells", [("≥5%", "threshold")]),
+        ("survival of 10.4 months versus 6.4 months (Hodi 2010).",
+         [("10.4 months", "duration"), ("6.4 months", "duration"), ("2010", "year")]),
+        ("complete responses seen in ~11.5–22% of patients [31–32].", [("~11.5–22%", "percent_range")]),
+        ("higher densities of CD8+/PD-1+ cells [40].", []),
+        ("now collectively continuing in 500+ clinical trials.", [("500+", "count")]),
+    ],
+)
+def test_numbers_are_quoted_exactly(text, found):
+    assert [(n["text"], n["kind"]) for n in numbers(text)] == found
+
+
+def test_query_path_and_help_do_not_import_spacy(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from evidence_cli.cli import app\n"
+        "r = CliRunner().invoke(app, ['--help'])\n"
+        "assert r.exit_code == 0\n"
+        f"r = CliRunner().invoke(app, ['query', 'TIM-3', '--index-dir', {str(tmp_path)!r}, '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        f"r = CliRunner().invoke(app, ['query', 'Keytruda', '--index-dir', {str(tmp_path)!r}, '-f', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('spacy', 'thinc', 'pydantic')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
