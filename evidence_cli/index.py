@@ -28,6 +28,7 @@ class IndexHandle:
     path: Path
     ix: object  # whoosh.index.Index
     aliases: list  # [alias, entity id, case_sensitive]
+    searcher: object  # an open whoosh Searcher (BM25F), reused by every query of this process
     built: bool = False
 
 
@@ -185,10 +186,10 @@ def _try_open(folder: Path) -> IndexHandle | None:
         from whoosh import index as windex
 
         ix = windex.open_dir(str(folder))
-        with ix.searcher() as s:  # touch the segment files: a truncated index fails here
-            s.doc_count()
+        searcher = ix.searcher()  # opens the segment files: a truncated index fails here
+        searcher.doc_count()
         aliases = json.loads((folder / "aliases.json").read_text(encoding="utf-8"))
-        return IndexHandle(folder, ix, aliases)
+        return IndexHandle(folder, ix, aliases, searcher)
     except Exception:  # whoosh raises many kinds on damaged files; any of them means "rebuild"
         return None
 
@@ -199,14 +200,9 @@ def _prune(root: Path, keep: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def searcher(handle: IndexHandle):
-    return handle.ix.searcher()
-
-
 def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
     """Search with a QueryPlan (see search.py); returns display records with ``score`` and ``_highlights``."""
     from whoosh import query as Q
-    from whoosh.scoring import BM25F
 
     schema = handle.ix.schema
     analyzer = schema["text"].analyzer
@@ -235,13 +231,12 @@ def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
     if filters:
         main = Q.And([main, *filters]) if should else Q.And(filters)
     hits: list[dict] = []
-    with handle.ix.searcher(weighting=BM25F()) as searcher:
-        results = searcher.search(main, limit=limit, sortedby=None if should else "pos")
-        for hit in results:
-            record = json.loads(hit["data"])
-            record["score"] = round(float(hit.score or 0.0), 4)
-            record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
-            hits.append(record)
+    results = handle.searcher.search(main, limit=limit, sortedby=None if should else "pos")  # BM25F
+    for hit in results:
+        record = json.loads(hit["data"])
+        record["score"] = round(float(hit.score or 0.0), 4)
+        record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
+        hits.append(record)
     return hits
 
 
@@ -257,9 +252,8 @@ def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> 
 def get_claims(handle: IndexHandle, ids: list[str]) -> list[dict]:
     """Display records for claim ids, in the given order (missing ids are skipped)."""
     out = []
-    with handle.ix.searcher() as searcher:
-        for cid in ids:
-            doc = searcher.document(id=cid)
-            if doc is not None:
-                out.append(json.loads(doc["data"]))
+    for cid in ids:
+        doc = handle.searcher.document(id=cid)
+        if doc is not None:
+            out.append(json.loads(doc["data"]))
     return out
