@@ -202,6 +202,26 @@ def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool =
         claims_table(rows, title=title, show_score=show_score)
 
 
+def emit_records(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], title: str) -> None:
+    """Print plain records (not claims) in the chosen format; columns are (key, header) pairs."""
+    from evidence_cli.render import machine
+
+    if fmt is Format.json:
+        machine.write_json(rows)
+    elif fmt is Format.jsonl:
+        machine.write_jsonl(rows)
+    elif fmt is Format.tsv:
+        machine.write_tsv(rows, [key for key, _ in columns])
+    elif fmt is Format.markdown:
+        from evidence_cli.render.markdown import records_markdown
+
+        sys.stdout.write(records_markdown(rows, columns, title))
+    else:
+        from evidence_cli.render.table import records_table
+
+        records_table(rows, columns, title=title)
+
+
 def open_index(claims: Path | None, index_dir: Path | None):
     from evidence_cli import index, paths
 
@@ -323,24 +343,8 @@ def refs(
             raise typer.Exit(EXIT_NO_RESULTS)
         emit_claims(rows, fmt, f"claims citing [{number}]")
         return
-    index_rows = citation_index(all_claims)
-    from evidence_cli.render import machine
-
-    if fmt is Format.json:
-        machine.write_json(index_rows)
-    elif fmt is Format.jsonl:
-        machine.write_jsonl(index_rows)
-    elif fmt is Format.tsv:
-        machine.write_tsv(index_rows, ["ref", "claim_count", "claims"])
-    elif fmt is Format.markdown:
-        lines = ["| ref | claims |", "|---|---|"]
-        lines += [f"| [{r['ref']}] | {', '.join(f'`{c}`' for c in r['claims'])} |" for r in index_rows]
-        sys.stdout.write("\n".join(lines) + "\n")
-    else:
-        from evidence_cli.render.table import records_table
-
-        records_table(index_rows, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
-                      title="citation index (bibliography not in the corpus: numbers only)")
+    emit_records(citation_index(all_claims), fmt, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
+                 "citation index (bibliography not in the corpus: numbers only)")
 
 
 @command()
@@ -360,17 +364,8 @@ def entities(
     all_claims = _load_claims(claims)
     if name is None:
         rows = entity_catalogue(all_claims)
-        if fmt is Format.json:
-            machine.write_json(rows)
-        elif fmt is Format.jsonl:
-            machine.write_jsonl(rows)
-        elif fmt is Format.tsv:
-            machine.write_tsv(rows, ["id", "type", "label", "claim_count", "aliases"])
-        else:
-            from evidence_cli.render.table import records_table
-
-            records_table(rows, [("id", "id"), ("type", "type"), ("label", "label"), ("aliases", "aliases"),
-                                 ("claim_count", "claims")], title=f"{len(rows)} entities")
+        emit_records(rows, fmt, [("id", "id"), ("type", "type"), ("label", "label"), ("aliases", "aliases"),
+                                 ("claim_count", "claims")], f"{len(rows)} entities")
         return
     record, rows = entity_detail(name, all_claims)
     if fmt is Format.json:

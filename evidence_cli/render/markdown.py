@@ -33,3 +33,17 @@ def claims_markdown(rows: list[dict], title: str) -> str:
     parts = [f"## {escape(title)}\n"]
     parts.extend(claim_quote(r) for r in rows)
     return "\n".join(parts)
+
+
+def records_markdown(rows: list[dict], columns: list[tuple[str, str]], title: str) -> str:
+    """A markdown table; lists are joined with commas, claim ids in code spans."""
+
+    def cell(key: str, value: object) -> str:
+        if isinstance(value, list):
+            return ", ".join(f"`{v}`" if key == "claims" else escape(str(v)) for v in value)
+        return escape("" if value is None else str(value))
+
+    lines = [f"## {escape(title)}", "", "| " + " | ".join(h for _, h in columns) + " |",
+             "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(k, r.get(k)) for k, _ in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
