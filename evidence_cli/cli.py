@@ -24,7 +24,7 @@ app = typer.Typer(
     help=(
         "Exact, cited answers from an immunotherapy review chapter.\n\n"
         "Every row carries the claim ids and reference numbers it rests on.\n\n"
-        "Start with:  evidence query \"TIM-3 resistance\"   or   evidence approvals"
+        "Start with:  evidence query \"TIM-3 resistance\"   or   evidence refs 45"
     ),
     no_args_is_help=True,
     add_completion=True,
@@ -139,6 +139,9 @@ def ingest(
         err(f"note: {note}")
     state = "wrote" if report.written else "unchanged"
     err(f"{state} {out}: {report.claims} claims from {', '.join(report.documents)}")
+    if report.kept:
+        kept = ", ".join(f"{doc} ({n} claims)" for doc, n in report.kept.items())
+        err(f"note: {out} also holds {kept} from an earlier ingest; left as they were")
 
 
 @command()
@@ -250,7 +253,7 @@ def query(
     PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
     """
     from evidence_cli import index as idx
-    from evidence_cli.search import AliasMatcher, plan_query
+    from evidence_cli.search import KINDS, AliasMatcher, plan_query
     from evidence_cli.views.catalog import claim_row
 
     handle = open_index(claims, index_dir)
@@ -258,6 +261,9 @@ def query(
                       sections=section or (), kinds=[k.lower() for k in kind or ()])
     if plan.empty:
         raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
+    unknown = [k for k in plan.kinds if k not in KINDS]
+    if unknown:
+        raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
     rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit)]
@@ -373,7 +379,9 @@ def entities(
                                                                                          r["refs"]}),
                             "mentions": [_public(r) for r in rows]})
         return
-    emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}): {len(rows)} claim(s)")
+    drug = (f"; brand {', '.join(record['brands']) or 'none'}, target {record['target']}, {record['drug_class']}"
+            if record["type"] == "drug" else "")
+    emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}{drug}): {len(rows)} claim(s)")
 
 
 def main() -> None:

@@ -234,7 +234,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
     results = handle.searcher.search(main, limit=limit, sortedby=None if should else "pos")  # BM25F
     for hit in results:
         record = json.loads(hit["data"])
-        record["score"] = round(float(hit.score or 0.0), 4)
+        record["score"] = round(float(hit.score), 4) if should else None  # filters alone do not rank
         record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
         hits.append(record)
     return hits

@@ -18,6 +18,7 @@ class IngestReport:
     path: Path
     documents: list[str] = field(default_factory=list)
     claims: int = 0
+    kept: dict[str, int] = field(default_factory=dict)  # other documents' claims left as they were
     written: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -135,10 +136,12 @@ def ingest(
     docs = [d for d in old["documents"] if d["id"] not in seen_ids] + new_docs
     order = {d["id"]: i for i, d in enumerate(docs)}
     kept_claims = [c for c in old["claims"] if c.get("doc") not in seen_ids]
+    for c in kept_claims:
+        report.kept[c["doc"]] = report.kept.get(c["doc"], 0) + 1
     claims = sorted(kept_claims + merged, key=lambda c: order.get(c["doc"], len(order)))
     data = {"schema_version": store.SCHEMA_VERSION, "documents": docs, "claims": claims}
     text = store.dump_claims(data)
-    report.claims = len(claims)
+    report.claims = len(merged)
     if not dry_run and text != old_text:
         store.atomic_write_text(out, text)
         report.written = True

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from evidence_cli.errors import UsageError
 
 FIELDS = ("ref", "entity", "section", "kind", "tier")
+KINDS = ("approval", "trial_result", "mechanism", "biomarker", "resistance", "strategy", "background",
+         "open_question", "figure", "keywords")
 _FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier):(\"[^\"]*\"|\S+)", re.IGNORECASE)
 QUESTION_WORDS = frozenset(
     "a an and are as at be by can could do does did for from has have how i if in into is it its me of on or "

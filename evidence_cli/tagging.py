@@ -79,7 +79,7 @@ def entities(doc) -> list[dict]:
 # cue regex -> grade. Levels: weak (soft attribution), moderate (modal speculation), strong (open/unknown).
 HEDGE_CUES: tuple[tuple[str, str], ...] = (
     (r"remains? to be seen", "strong"),
-    (r"(?:it )?(?:is|was|were) hypothesi[sz]ed|to hypothesi[sz]e|prevailing hypothesis|this hypothesis", "strong"),
+    (r"(?:it )?(?:is|was|were) hypothesi[sz]ed|to hypothesi[sz]e|prevailing hypothesis", "strong"),
     (r"\b(?:is|are|remains?) (?:currently )?unknown\b|\bunknown\b", "strong"),
     (r"\bremains? undetermined\b|\bundetermined\b", "strong"),
     (r"\b(?:not|poorly) (?:fully )?understood\b", "strong"),
@@ -93,7 +93,7 @@ HEDGE_CUES: tuple[tuple[str, str], ...] = (
     (r"\bpossibl[ey]\b", "moderate"),
     (r"\bfeasible\b", "moderate"),
     (r"\blikely\b", "weak"),
-    (r"\bappears? to\b|\bseems?\b", "weak"),
+    (r"\bappears? to\b|\bseems?\b(?! clear)", "weak"),
     (r"\bsuggest(?:s|ing|ed)?\b", "weak"),
     (r"\b(?:it is|was) (?:believed|anticipated)\b", "weak"),
     (r"\bcould\b", "weak"),

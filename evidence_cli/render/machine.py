@@ -31,6 +31,8 @@ def _cell(value: object) -> str:
         value = json.dumps(value, ensure_ascii=False)
     elif value is None:
         value = ""
+    elif isinstance(value, bool):
+        value = "true" if value else "false"
     return str(value).replace("\t", " ").replace("\n", " ")
 
 

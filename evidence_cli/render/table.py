@@ -15,10 +15,22 @@ from rich.tree import Tree
 _console: Console | None = None
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """stdout closed early (e.g. `| head`): stop quietly with exit 0, as the machine formats do."""
+        import os
+        import sys
+
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
 def console() -> Console:
     global _console
     if _console is None:
-        _console = Console(highlight=False, soft_wrap=False)
+        _console = _Console(highlight=False, soft_wrap=False)
     return _console
 
 
@@ -50,23 +62,20 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
 
 
 def claims_table(records: list[dict], title: str | None = None, show_score: bool = False) -> None:
-    table = Table(title=title, show_lines=False, expand=False, title_justify="left")
-    table.add_column("claim", no_wrap=True, style="cyan")
-    table.add_column("§", no_wrap=True)
-    table.add_column("statement", ratio=1)
-    table.add_column("refs", no_wrap=False)
-    table.add_column("kind · tier", style="dim")
-    if show_score:
-        table.add_column("score", justify="right", style="dim")
+    """Claim id (with kind and tier under it), refs, and the statement, which wraps but is never cut."""
+    table = Table(title=title, show_lines=True, expand=True, title_justify="left", caption_justify="left",
+                  caption="[hedged: cue] marks a hedged statement; 'no ref' = the sentence prints no reference "
+                          "number (context = the nearest cited sentence of its paragraph)")
+    table.add_column("claim", no_wrap=True, style="cyan", min_width=15)
+    table.add_column("refs", min_width=8, max_width=14, overflow="fold")
+    table.add_column("statement", ratio=1, overflow="fold")
     for r in records:
-        row = [Text(r["id"]), Text(r["section"]), claim_text(r, r.get("_highlights", ())), refs_text(r),
-               Text(f"{r.get('kind', '')} · {r.get('tier', '')}")]
-        if show_score:
-            row.append(Text(f"{r.get('score', 0):.2f}"))
-        table.add_row(*row)
+        ident = Text(r["id"])
+        ident.append(f"\n{r.get('kind', '')}\n{r.get('tier', '')}", style="dim")
+        if show_score and r.get("score") is not None:
+            ident.append(f"\nscore {r['score']:.2f}", style="dim")
+        table.add_row(ident, refs_text(r), claim_text(r, r.get("_highlights", ())))
     console().print(table)
-    legend = "hedged statements are marked [hedged: cue]; 'no ref' = the sentence prints no reference number"
-    console().print(Text(legend, style="dim"))
 
 
 def records_table(records: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
