@@ -88,6 +88,7 @@ def test_brackets_are_not_rich_markup(index_dir):
     result = q(index_dir, "CTLA-4 affinity CD28", "-n", "1")
     assert result.exit_code == 0
     assert "[2]" in result.stdout
+    assert "[hedged: cue] marks a hedged statement" in result.stdout
 
 
 def test_tsv_and_markdown(index_dir):

@@ -64,8 +64,8 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
 def claims_table(records: list[dict], title: str | None = None, show_score: bool = False) -> None:
     """Claim id (with kind and tier under it), refs, and the statement, which wraps but is never cut."""
     table = Table(title=title, show_lines=True, expand=True, title_justify="left", caption_justify="left",
-                  caption="[hedged: cue] marks a hedged statement; 'no ref' = the sentence prints no reference "
-                          "number (context = the nearest cited sentence of its paragraph)")
+                  caption=Text("[hedged: cue] marks a hedged statement; 'no ref' = the sentence prints no reference "
+                               "number (context = the nearest cited sentence of its paragraph)", style="dim"))
     table.add_column("claim", no_wrap=True, style="cyan", min_width=15)
     table.add_column("refs", min_width=8, max_width=14, overflow="fold")
     table.add_column("statement", ratio=1, overflow="fold")
