@@ -158,3 +158,35 @@ def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.stdout
+
+
+def test_damaged_index_is_detected_and_rebuilt(tmp_path):
+    idx = tmp_path / "idx"
+    first = runner.invoke(app, ["query", "TIM-3", "--claims", CLAIMS, "--index-dir", str(idx), "-f", "json"])
+    assert first.exit_code == 0
+    [folder] = [p for p in idx.iterdir() if p.name.startswith("v")]
+    segments = list(folder.glob("*.seg"))
+    assert segments
+    for seg in segments:
+        seg.write_bytes(b"garbage")
+    again = runner.invoke(app, ["query", "TIM-3", "--claims", CLAIMS, "--index-dir", str(idx), "-f", "json"])
+    assert again.exit_code == 0, again.output
+    assert "is damaged; rebuilding" in again.stderr
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+
+
+def test_installed_command_smoke(tmp_path):
+    """The console script as a user runs it, from a directory outside the repository."""
+    import os
+    import shutil
+    import subprocess
+
+    exe = shutil.which("evidence")
+    if exe is None:
+        pytest.skip("console script not on PATH")
+    env = dict(os.environ, EVIDENCE_INDEX_DIR=str(tmp_path / "idx"))
+    env.pop("EVIDENCE_CLAIMS", None)
+    out = subprocess.run([exe, "query", "when was ipilimumab approved", "-f", "jsonl", "-n", "1"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["id"] == "wong2017-2.1-26"
