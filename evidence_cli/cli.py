@@ -384,6 +384,149 @@ def entities(
     emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}{drug}): {len(rows)} claim(s)")
 
 
+def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], title: str, empty: str,
+               tree=None) -> None:
+    """Views: JSON/JSONL/TSV/markdown for scripts and notes; a table (or tree) in the terminal."""
+    if not rows:
+        err(empty)
+        raise typer.Exit(EXIT_NO_RESULTS)
+    public = [{k: v for k, v in r.items() if k != "statements"} for r in rows]
+    if fmt is Format.table and tree is not None:
+        tree(rows)
+    else:
+        emit_records(public, fmt, columns, title)
+
+
+@command()
+def approvals(
+    drug: Annotated[str | None, typer.Option("--drug", "-d", help="Only this drug (INN or brand, e.g. Keytruda).",
+                                             show_default=False)] = None,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """Every regulatory approval the chapter states, with the claims and refs behind it.
+
+    Example: evidence approvals --drug nivolumab
+
+    One row per drug(s) and indication; combination approvals and companion diagnostics are rows too.
+    'refs' are the numbers printed in the approval sentence; most approval sentences print none, and the
+    nearest cited sentence of the paragraph is offered separately as context.
+    """
+    from evidence_cli.views.domain import approvals as view
+
+    rows = view(_load_claims(claims), drug=drug)
+    for r in rows:
+        r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
+        r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
+            "none in sentence" + (f"; context {', '.join(map(str, r['context_refs']))} from "
+                                  f"{', '.join(r['context_from'])}" if r["context_refs"] else ""))
+        r["regulator_shown"] = (r["regulator"] or "not stated") + (
+            f" (inferred from {r['regulator_inferred_from']})" if r.get("regulator_inferred_from") else "")
+    _emit_view(rows, fmt, [("kind", "kind"), ("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),
+                           ("regulator_shown", "regulator"), ("claims", "claims"), ("refs_shown", "refs")],
+               "approvals stated in the chapter", f"no approval of {drug!r} is stated in the corpus" if drug
+               else "no approvals found")
+
+
+@command()
+def resistance(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+    """Resistance mechanisms the chapter describes, with players, claims, refs and counter-strategies.
+
+    Example: evidence resistance -f json
+
+    The type (adaptive / acquired / inherent) is taken from the claims' wording where they say it, and
+    otherwise labelled as the tool's inference. A mechanism without a counter-strategy in the corpus says so.
+    """
+    from evidence_cli.views.domain import resistance as view
+
+    rows = view(_load_claims(claims))
+    for r in rows:
+        r["players_shown"] = ", ".join(p["label"] for p in r["players"])
+        r["type_shown"] = r["type"] + ("" if r["type_basis"] == "stated" else " (inferred)")
+        r["strategy_claims"] = [s["claim"] for s in r["strategies"]] or ["none in the corpus"]
+    _emit_view(rows, fmt, [("name", "mechanism"), ("type_shown", "type"), ("players_shown", "players"),
+                           ("claims", "claims"), ("refs", "refs"), ("strategy_claims", "counter-strategy claims")],
+               "resistance mechanisms", "no resistance mechanisms found", tree=_resistance_tree)
+
+
+def _resistance_tree(rows: list[dict]) -> None:
+    from evidence_cli.render.table import tree
+
+    for r in rows:
+        children = [(f"{c['id']}  {c['text']}  {_refs_label(c['refs'])}", []) for c in r["statements"]]
+        strategies = [f"{s['claim']}  {s['text']}  {_refs_label(s['refs'])}" for s in r["strategies"]]
+        children.append(("counter-strategies", strategies or ["none in the corpus"]))
+        tree(f"{r['name']} — {r['type_shown']}; players: {r['players_shown'] or 'none named'}", children)
+
+
+def _refs_label(refs: list[int]) -> str:
+    return f"[{', '.join(map(str, refs))}]" if refs else "(no ref)"
+
+
+@command()
+def biomarkers(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+    """Predictive biomarkers with the numbers the chapter reports and their caveats.
+
+    Example: evidence biomarkers -f markdown
+    """
+    from evidence_cli.views.domain import biomarkers as view
+
+    rows = view(_load_claims(claims))
+    for r in rows:
+        r["numbers_shown"] = "; ".join(f"{n['text']} ({n['claim']})" for n in r["numbers"]) or "none reported"
+        r["caveat_claims"] = [c["claim"] for c in r["caveats"]]
+    _emit_view(rows, fmt, [("name", "biomarker"), ("numbers_shown", "numbers"), ("claims", "claims"),
+                           ("refs", "refs"), ("caveat_claims", "caveats")],
+               "predictive biomarkers", "no biomarkers found")
+
+
+@command()
+def regimens(
+    against: Annotated[str | None, typer.Option("--against", help="Only regimens against this mechanism id "
+                                                "(see `evidence resistance -f json`), e.g. tim3_upregulation.",
+                                                show_default=False)] = None,
+    with_drug: Annotated[str | None, typer.Option("--with", help="Only regimens with this drug or agent.",
+                                                  show_default=False)] = None,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """Combination regimens with a rationale chain in which every link is a cited claim.
+
+    Example: evidence regimens --against pdl1_upregulation
+
+    basis: reported (data in the chapter), proposed (the chapter suggests it), inferred (the tool's own
+    mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier.
+    """
+    from evidence_cli.views.domain import mechanism_rules
+    from evidence_cli.views.domain import regimens as view
+
+    known = [m["id"] for m in mechanism_rules()["mechanisms"]]
+    if against and against not in known:
+        raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(known)}")
+    rows = view(_load_claims(claims), against=against, with_drug=with_drug)
+    for r in rows:
+        r["agents_shown"] = " + ".join(r["agents"])
+    _emit_view(rows, fmt, [("agents_shown", "regimen"), ("basis", "basis"), ("tier", "tier"),
+                           ("against", "against"), ("claims", "claims"), ("refs", "refs")],
+               "combination regimens", "no regimen in the corpus matches" + (
+                   f" --against {against}" if against else "") + (f" --with {with_drug}" if with_drug else ""),
+               tree=_regimen_tree)
+
+
+def _regimen_tree(rows: list[dict]) -> None:
+    from evidence_cli.render.table import tree
+
+    for r in rows:
+        label = f"{' + '.join(r['agents'])} — {r['basis']}, {r['tier']}" + (" (hedged)" if r["hedged"] else "")
+        links = [f"{x['claim']}  {x['text']}  {_refs_label(x['refs'])}" + ("  [hedged]" if x["hedged"] else "")
+                 + f"  ← {x['role']}" for x in r["rationale"]]
+        if r.get("inference"):
+            links.append(r["inference"])
+        if r.get("numbers"):
+            links.append("numbers reported: " + "; ".join(r["numbers"]))
+        tree(label, links)
+
+
 def main() -> None:
     """Console entry point."""
     try:

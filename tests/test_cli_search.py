@@ -153,7 +153,8 @@ def test_entities_catalogue_and_detail():
     assert missing.exit_code == 2
 
 
-@pytest.mark.parametrize("command", ["query", "show", "refs", "entities", "ingest", "validate"])
+@pytest.mark.parametrize("command", ["query", "show", "refs", "entities", "ingest", "validate", "approvals",
+                                     "resistance", "biomarkers", "regimens"])
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

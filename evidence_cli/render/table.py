@@ -80,9 +80,9 @@ def claims_table(records: list[dict], title: str | None = None, show_score: bool
 
 def records_table(records: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
     """A plain table of records; columns are (key, header) pairs; lists are joined with commas."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", show_lines=True)
     for _, header in columns:
-        table.add_column(header)
+        table.add_column(header, overflow="fold")  # wrap, never cut: every id and number stays whole
     for r in records:
         cells = []
         for key, _ in columns:

@@ -1,0 +1,449 @@
+"""Domain views derived by rules from the claims and the lexicon: approvals, resistance, biomarkers, regimens.
+
+Nothing here is typed in as an answer: every row is built from claims (and lists their ids and refs), the
+entity lexicon, and the reviewed rule file ``data/mechanisms.yaml``. Where the tool infers something itself
+(a regulator named in the previous sentence, a mechanism's type, a regimen from mechanism -> target -> agent),
+the row says so and shows the cited chain behind it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from evidence_cli.lexicon import lexicon
+from evidence_cli.views.catalog import claim_row
+
+_FDA = re.compile(r"\bFDA\b|Food and Drug Administration")
+_COMBO = re.compile(r"in combination with (?P<what>.*?),?\s+for (?:treating|the treatment of) (?P<ind>[^.;]+)")
+_APPOSITIVE = re.compile(r"(?:form|type|subtype|kind) of\s*$")
+
+
+def _live(claims: list[dict]) -> list[dict]:
+    return [c for c in claims if not c.get("orphaned")]
+
+
+def _ents(claim: dict, etype: str) -> list[dict]:
+    lex = lexicon()
+    return [e for e in claim.get("entities") or [] if e["id"] in lex and lex[e["id"]].type == etype]
+
+
+def _drug_info(inn: str) -> dict:
+    e = lexicon()[inn]
+    target = lexicon().get(e.target) if e.target else None
+    return {"inn": inn, "brands": list(e.brands), "target": target.label if target else None,
+            "drug_class": e.drug_class}
+
+
+def _unique(items):
+    return list(dict.fromkeys(items))
+
+
+def _refs_of(claims: list[dict]) -> list[int]:
+    return sorted({r for c in claims for r in c.get("refs") or []})
+
+
+# --------------------------------------------------------------------------- approvals
+
+def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
+    """Every regulatory approval the corpus states, one row per drug(s) and indication, plus companion
+    diagnostics. ``refs`` are only those printed in the approval sentence; context is offered separately."""
+    claims = _live(claims)
+    rows: list[dict] = []
+    for i, c in enumerate(claims):
+        if c.get("kind") != "approval":
+            continue
+        text = c["text"]
+        drugs = _ents(c, "drug")
+        cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e["start"]])]
+        year = next((n["value"] for n in c.get("numbers") or [] if n["kind"] == "year"), None)
+        regulator, regulator_from = ("FDA", None) if _FDA.search(text) else _regulator_nearby(claims, i)
+        combo = _COMBO.search(text)
+        what = (combo.start("what"), combo.end("what")) if combo else (-1, -1)
+        ind = (combo.start("ind"), combo.end("ind")) if combo else (-1, -1)
+
+        def in_combo(e: dict, span: tuple[int, int] = what) -> bool:
+            return span[0] <= e["start"] < span[1]
+
+        def in_ind(e: dict, span: tuple[int, int] = ind) -> bool:
+            return span[0] <= e["start"] < span[1]
+
+        subjects = _unique(e["id"] for e in drugs if not in_combo(e))
+        base = {"kind": "drug_approval", "year": year, "regulator": regulator, "claims": [c["id"]],
+                "refs": list(c.get("refs") or []), "context_refs": list(c.get("context_refs") or []),
+                "context_from": list(c.get("context_from") or []), "text": text}
+        if regulator_from:
+            base["regulator_inferred_from"] = regulator_from
+        for inn in subjects:
+            for k in _unique(e["id"] for e in cancers if not in_ind(e)):
+                rows.append({**base, "drugs": [inn], "combination": False, "indication": _label(k)})
+        if combo:
+            partners = _unique(e["id"] for e in drugs if in_combo(e))
+            for k in _unique(e["id"] for e in cancers if in_ind(e)):
+                rows.append({**base, "drugs": subjects + partners, "combination": True, "indication": _label(k)})
+    rows.extend(_companion_diagnostics(claims))
+    for r in rows:
+        r["drug_details"] = [_drug_info(d) for d in r["drugs"]]
+    if drug:
+        from evidence_cli.lexicon import find_entity
+
+        e = find_entity(drug)
+        wanted = e.id if e else drug.lower()
+        rows = [r for r in rows if wanted in r["drugs"]]
+    return rows
+
+
+def _label(eid: str) -> str:
+    return lexicon()[eid].label
+
+
+def _regulator_nearby(claims: list[dict], i: int) -> tuple[str | None, str | None]:
+    """An approval sentence that names no regulator ("is additionally approved"): if the previous approval
+    sentence of the same paragraph names the FDA, say so, as an inference that shows where it came from."""
+    c = claims[i]
+    for prev in reversed(claims[max(0, i - 3) : i]):
+        same = prev["section"] == c["section"] and prev.get("paragraph") == c.get("paragraph")
+        if same and prev.get("kind") == "approval" and _FDA.search(prev["text"]):
+            return "FDA", prev["id"]
+    return None, None
+
+
+def _companion_diagnostics(claims: list[dict]) -> list[dict]:
+    groups: dict[str, list[dict]] = {}
+    for c in claims:
+        if re.search(r"companion diagnostic|FDA-approved", c["text"]):
+            for e in _ents(c, "assay"):
+                groups.setdefault(e["id"], []).append(c)
+    rows = []
+    for assay, cs in groups.items():
+        cs = list({c["id"]: c for c in cs}.values())
+        rows.append({
+            "kind": "companion_diagnostic", "assay": _label(assay),
+            "drugs": _unique(e["id"] for c in cs for e in _ents(c, "drug")),
+            "combination": False,
+            "indication": ", ".join(_unique(_label(e["id"]) for c in cs for e in _ents(c, "cancer"))),
+            "year": None,
+            "regulator": "FDA" if any(_FDA.search(c["text"]) for c in cs) else None,
+            "claims": [c["id"] for c in cs], "refs": _refs_of(cs), "context_refs": [], "context_from": [],
+            "text": " ".join(c["text"] for c in cs),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- resistance
+
+@cache
+def mechanism_rules() -> dict:
+    from evidence_cli.paths import PACKAGE_DATA
+    from evidence_cli.store import load_yaml_file
+
+    return load_yaml_file(PACKAGE_DATA / "mechanisms.yaml")
+
+
+def _matches(rule: dict, claim: dict) -> bool:
+    if rule.get("or_words") and re.search(rule["or_words"], claim["text"], re.IGNORECASE):
+        return True
+    ids = {e["id"] for e in claim.get("entities") or []}
+    if not set(rule.get("all_entities") or []) <= ids:
+        return False
+    if rule.get("any_entities") and not ids & set(rule["any_entities"]):
+        return False
+    return bool(re.search(rule["words"], claim["text"], re.IGNORECASE))
+
+
+def _in_scope(claim: dict, rules: dict) -> bool:
+    return claim["section"] in rules["sections"] or claim.get("kind") == "figure"
+
+
+def resistance(claims: list[dict]) -> list[dict]:
+    """The resistance mechanisms the chapter describes, each with its claims, refs, players, type and the
+    counter-strategies the chapter links to it (or a plain statement that it gives none)."""
+    rules = mechanism_rules()
+    counter = re.compile(rules["counter_words"], re.IGNORECASE)
+    rows = []
+    for rule in rules["mechanisms"]:
+        matched = [c for c in _live(claims) if _in_scope(c, rules) and _matches(rule, c)]
+        if not matched:
+            continue
+        strategies = [c for c in matched if c.get("kind") == "strategy" or (
+            c.get("kind") != "figure" and counter.search(c["text"]) and c.get("kind") != "open_question")]
+        described = [c for c in matched if c not in strategies]
+        mtype, type_basis, type_claims = _mechanism_type(rule, matched, rules["type_cues"])
+        players = _unique(e["id"] for c in matched for e in c.get("entities") or [] if e["id"] in
+                          rule.get("players_from", []))
+        rows.append({
+            "mechanism": rule["id"], "name": rule["name"], "type": mtype, "type_basis": type_basis,
+            "type_claims": type_claims,
+            "players": [{"id": p, "label": _label(p)} for p in players],
+            "claims": [c["id"] for c in described], "refs": _refs_of(described),
+            "hedged_claims": [c["id"] for c in described if (c.get("hedging") or {}).get("level", "none") != "none"],
+            "strategies": [{"claim": c["id"], "text": c["text"], "refs": list(c.get("refs") or []),
+                            "hedged": (c.get("hedging") or {}).get("level", "none") != "none"} for c in strategies],
+            "no_strategy_note": None if strategies else "the chapter proposes no counter-strategy for this mechanism",
+            "statements": [claim_row(c) for c in described],
+        })
+    return rows
+
+
+def _mechanism_type(rule: dict, matched: list[dict], cues: dict) -> tuple[str, str, list[str]]:
+    for mtype in ("acquired", "adaptive", "inherent"):
+        said = [c["id"] for c in matched if re.search(cues[mtype], c["text"], re.IGNORECASE)]
+        if said:
+            return mtype, "stated", said
+    return rule["default_type"], "inferred by the tool (no claim names the type)", []
+
+
+# --------------------------------------------------------------------------- biomarkers
+
+_CAVEAT = re.compile(r"\bhowever\b|not sufficient|variabilit|challenging|not been established|confounding|"
+                     r"transient|yet to|remains to be seen|warrants further", re.IGNORECASE)
+
+
+def biomarkers(claims: list[dict]) -> list[dict]:
+    """Each biomarker entity with the claims about it, the numbers they report and their caveats."""
+    lex = lexicon()
+    rows = []
+    for e in lex.values():
+        if e.type != "biomarker":
+            continue
+        gene = e.extra.get("gene")
+        about = []
+        for c in _live(claims):
+            ids = {x["id"] for x in c.get("entities") or []}
+            in_biomarker_section = "biomarker" in c.get("section_title", "").lower()
+            if e.id in ids or (gene and gene in ids and in_biomarker_section and c.get("kind") == "biomarker"):
+                about.append(c)
+        if not about:
+            continue
+        rows.append({
+            "biomarker": e.id, "name": e.label, "gene": gene,
+            "claims": [c["id"] for c in about], "refs": _refs_of(about),
+            "numbers": [{"text": n["text"], "kind": n["kind"], "claim": c["id"]} for c in about
+                        for n in c.get("numbers") or [] if n["kind"] != "year"],
+            "caveats": [{"claim": c["id"], "text": c["text"], "refs": list(c.get("refs") or [])} for c in about
+                        if _CAVEAT.search(c["text"]) or c.get("kind") == "open_question"],
+            "statements": [claim_row(c) for c in about],
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- regimens
+
+# "PD-1 blockade" is left out on purpose: the chapter uses it for the treatment a resistance arises under.
+_CLASSES = (
+    (r"\bPD-1/PD-L1 blockers?", "PD-1/PD-L1 blocker"),
+    (r"\bPD-1 blockers?", "PD-1 blocker"),
+    (r"\bPD-L1 blockers?|\bPD-L1 blockade immunotherapy", "PD-L1 blocker"),
+    (r"\bTIM-3 (?:blockers?|blocking antibodies)", "TIM-3 blocker"),
+    (r"\bCTLA-4 blocker", "CTLA-4 blocker"),
+    (r"\bimmune checkpoint blockers?", "immune checkpoint blocker"),
+    (r"\bchemotherapy\b", "chemotherapy"),
+    (r"\bradiation\b", "radiation"),
+    (r"\bvaccines\b", "vaccines"),
+    (r"chimeric antigen receptor T cells", "CAR T cells"),
+    (r"small molecule drugs", "small molecule drugs"),
+    (r"gene-modified (?:human )?mesenchymal stem cells|gene-modified MSCs", "gene-modified MSCs"),
+    (r"therapies that promote T cell trafficking|improving T cell trafficking", "T cell trafficking agents"),
+    (r"LIGHT-anti-EGFR fusion molecule", "LIGHT-anti-EGFR fusion"),
+    (r"adjunctive therapies", "other adjunctive therapies"),
+    (r"conventional cancer treatments", "conventional treatments"),
+    (r"investigational immunotherapies", "other investigational immunotherapies"),
+)
+GENERIC = "immune checkpoint blocker"
+CHECKPOINT_CLASSES = {"PD-1/PD-L1 blocker", "PD-1 blocker", "PD-L1 blocker", "TIM-3 blocker", "CTLA-4 blocker",
+                      GENERIC}
+_CO_BLOCKADE = re.compile(r"[Cc]o-blockade of (?:both )?(\S+) and (\S+?)(?=[\s,.]|$)")
+_LIKE_CLAUSE = re.compile(r"^Like [^,]+,")
+_PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conducting research)\b", re.I)
+_REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
+_COMBINING = re.compile(r"combin|co-blockade|synergi|fused|prevented resistance|prevent resistance|"
+                        r"improve (?:tumor )?sensitivity", re.I)
+_BASIS_ORDER = {"reported": 0, "proposed": 1, "inferred": 2}
+
+
+def _arms(claim: dict) -> list[dict]:
+    """Agents named in a sentence: drug classes (with the drugs given as examples) and drugs."""
+    text = claim["text"]
+    like = _LIKE_CLAUSE.match(text)  # "Like nivolumab and pembrolizumab PD-1 blockers, atezolizumab ...": a comparison
+    skip_to = like.end() if like else 0
+    drugs = sorted((e for e in _ents(claim, "drug") if e["start"] >= skip_to), key=lambda e: e["start"])
+    arms: list[dict] = []
+    used: set[int] = set()
+    found = []
+    for pattern, label in _CLASSES:
+        for m in re.finditer(pattern, text):
+            if m.start() >= skip_to and not any(a <= m.start() < b for a, b, _ in found):
+                found.append((m.start(), m.end(), label))
+    found.sort()
+    for n, (start, end, label) in enumerate(found):
+        stop = min(end + 60, found[n + 1][0] if n + 1 < len(found) else len(text))
+        examples = []
+        if re.match(r"\s*(?:such as|like|e\.g\.|,)", text[end:]):
+            for e in drugs:
+                if end <= e["start"] < stop:
+                    examples.append(e["id"])
+                    used.add(e["start"])
+        arms.append({"agent": label, "examples": examples, "at": start})
+    m = _CO_BLOCKADE.search(text)
+    if m:
+        for name in m.groups():
+            label = f"{name.replace('TIM3', 'TIM-3')} blocker"
+            if not any(a["agent"] == label for a in arms):
+                arms.append({"agent": label, "examples": [], "at": m.start()})
+    # drugs joined by "or" / "/" are alternatives: one arm
+    for e in drugs:
+        if e["start"] in used:
+            continue
+        prev = arms[-1] if arms and arms[-1]["agent"] == "drug" else None
+        if prev and re.fullmatch(r"\s*(?:or|/)\s*", text[prev["_end"]: e["start"]]):
+            prev["examples"].append(e["id"])
+            prev["_end"] = e["end"]
+        else:
+            arms.append({"agent": "drug", "examples": [e["id"]], "at": e["start"], "_end": e["end"]})
+    arms.sort(key=lambda a: a["at"])
+    out = []
+    for a in arms:
+        name = " or ".join(a["examples"]) if a["agent"] == "drug" else a["agent"]
+        out.append({"agent": name, "examples": a["examples"] if a["agent"] != "drug" else []})
+    return out
+
+
+def _is_combination(arms: list[dict]) -> bool:
+    """Two distinct checkpoint arms (the generic "immune checkpoint blocker" does not count beside a specific
+    one), or a checkpoint arm with another kind of agent."""
+    names = {a["agent"] for a in arms}
+    checkpoint = {n for n in names if n in CHECKPOINT_CLASSES or (not n[0].isupper() and n in _drug_names(arms))}
+    other = names - checkpoint
+    specific = checkpoint - {GENERIC}
+    return len(specific) >= 2 or (bool(other) and bool(checkpoint)) or (len(other) >= 2 and bool(checkpoint))
+
+
+def _drug_names(arms: list[dict]) -> set[str]:
+    lex = lexicon()
+    return {a["agent"] for a in arms if all(part in lex for part in a["agent"].split(" or "))}
+
+
+def _arm_label(arm: dict) -> str:
+    return f"{arm['agent']} ({', '.join(arm['examples'])})" if arm["examples"] else arm["agent"]
+
+
+def regimens(claims: list[dict], against: str | None = None, with_drug: str | None = None) -> list[dict]:
+    """Combination regimens with a cited rationale chain: reported, proposed by the chapter, or inferred."""
+    live = _live(claims)
+    mechs = resistance(live)
+    by_id = {c["id"]: c for c in live}
+    rows: list[dict] = []
+    seen: dict[tuple, dict] = {}
+    for i, c in enumerate(live):
+        if c.get("kind") in ("figure", "keywords", "open_question") or c["section"] == "abstract":
+            continue
+        arms = _arms(c)
+        chain = [c]
+        if len(arms) < 2 and re.match(r"(?:In turn, )?[Tt]his\b", c["text"]) and i > 0:
+            prev = [p for p in live[max(0, i - 2): i] if p["section"] == c["section"]]
+            prior_arms = [a for p in prev for a in _arms(p)]
+            if prior_arms:
+                arms = prior_arms + arms
+                chain = [*prev, c]
+        if not _is_combination(arms) or not _COMBINING.search(" ".join(x["text"] for x in chain)):
+            continue
+        basis = "proposed" if _PROPOSED.search(c["text"]) else (
+            "reported" if _REPORTED.search(c["text"]) or c.get("kind") in ("trial_result", "approval") else "proposed")
+        agents = [_arm_label(a) for a in arms]
+        key = tuple(sorted({x for a in arms for x in (a["examples"] or [a["agent"]])}))
+        chain_ids = {x["id"] for x in chain}
+        linked = [m for m in mechs if chain_ids & {s["claim"] for s in m["strategies"]}]
+        if key in seen and seen[key]["basis"] == basis:
+            row = seen[key]
+            row["claims"] = _unique(row["claims"] + [x["id"] for x in chain])
+            row["rationale"].extend(_link(x, "supporting statement") for x in chain if x["id"] not in
+                                    {r["claim"] for r in row["rationale"]})
+            row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
+            row["numbers"] = _unique(row["numbers"] + [n["text"] for x in chain for n in x.get("numbers") or []
+                                                       if n["kind"] != "year"])
+            row["tier"] = _best_tier([by_id[x] for x in row["claims"]])
+            continue
+        row = {
+            "agents": agents, "basis": basis, "against": [m["mechanism"] for m in linked],
+            "tier": _best_tier(chain), "hedged": any((x.get("hedging") or {}).get("level", "none") != "none"
+                                                     for x in chain),
+            "claims": [x["id"] for x in chain], "refs": _refs_of(chain),
+            "rationale": [_link(x, "regimen statement") for x in chain]
+            + [_link(by_id[m_claim], f"mechanism it counters: {m['name']}") for m in linked
+               for m_claim in m["claims"][:2]],
+            "numbers": [n["text"] for x in chain for n in x.get("numbers") or [] if n["kind"] != "year"],
+        }
+        for m in linked:
+            row["claims"] = _unique(row["claims"] + m["claims"][:2])
+        row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
+        seen[key] = row
+        rows.append(row)
+    rows.extend(_inferred(live, mechs, rows))
+    if against:
+        rows = [r for r in rows if against in r["against"]]
+    if with_drug:
+        from evidence_cli.lexicon import find_entity
+
+        e = find_entity(with_drug)
+        name = e.id if e else with_drug.lower()
+        rows = [r for r in rows if any(name in a for a in r["agents"])]
+    from evidence_cli.tagging import tier_rank
+
+    rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
+    return rows
+
+
+def _link(claim: dict, role: str) -> dict:
+    return {"role": role, "claim": claim["id"], "text": claim["text"], "refs": list(claim.get("refs") or []),
+            "hedged": (claim.get("hedging") or {}).get("level", "none") != "none"}
+
+
+def _best_tier(chain: list[dict]) -> str:
+    from evidence_cli.tagging import tier_rank
+
+    return min((c.get("tier", "review_statement") for c in chain), key=tier_rank)
+
+
+def _inferred(claims: list[dict], mechs: list[dict], existing: list[dict]) -> list[dict]:
+    """Mechanism -> checkpoint molecule it raises -> an agent the corpus says blocks that molecule.
+
+    Only when a claim states the block (e.g. "Alternative PD-L1 blockers, such as avelumab and durvalumab");
+    the lexicon's drug target alone is not enough. Agents already in a chapter regimen for that mechanism are
+    skipped."""
+    lex = lexicon()
+    out = []
+    for m in mechs:
+        proposed_agents = " ".join(a for r in existing if m["mechanism"] in r["against"] for a in r["agents"])
+        base_claims = [c for c in claims if c["id"] in m["claims"] and re.search(r"PD-1 blockade|PD-1 blockers",
+                                                                                   c["text"])]
+        base_claims.sort(key=lambda c: not c.get("refs"))  # a cited statement of the mechanism first
+        if not base_claims:
+            continue
+        for player in m["players"]:
+            e = lex.get(player["id"])
+            if e is None or not e.checkpoint:
+                continue
+            for drug in (d for d in lex.values() if d.type == "drug" and d.target == e.id and d.target != "PDCD1"):
+                if drug.id in proposed_agents:
+                    continue
+                stating = [c for c in claims if drug.id in {x["id"] for x in c.get("entities") or []}
+                           and re.search(rf"{re.escape(e.label)} block|blocks? (?:the )?{re.escape(e.label)}|"
+                                         rf"prevents {re.escape(e.label)} from binding", c["text"])]
+                if not stating:
+                    continue
+                mech_claim, drug_claim = base_claims[0], stating[0]
+                chain = [
+                    _link(mech_claim, f"mechanism: {m['name']}"),
+                    _link(drug_claim, f"{drug.id} blocks {e.label}"),
+                ]
+                out.append({
+                    "agents": ["PD-1 blocker", drug.id], "basis": "inferred", "against": [m["mechanism"]],
+                    "tier": "hypothesis", "hedged": True,
+                    "claims": [mech_claim["id"], drug_claim["id"]], "refs": _refs_of([mech_claim, drug_claim]),
+                    "rationale": chain,
+                    "inference": (f"inferred by the tool, not stated in the chapter: {m['name']} raises "
+                                  f"{e.label} under PD-1 blockade ({mech_claim['id']}); {drug.id} blocks "
+                                  f"{e.label} ({drug_claim['id']})"),
+                    "numbers": [],
+                })
+    return out

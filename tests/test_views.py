@@ -1,0 +1,127 @@
+"""Domain views compared with the chapter, row by row."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from evidence_cli.cli import app
+from evidence_cli.views import domain
+from tests.conftest import ROOT
+
+runner = CliRunner()
+CLAIMS = str(ROOT / "claims.yaml")
+
+
+def _rows(chapter_claims, fn, **kw):
+    return fn(chapter_claims["claims"], **kw)
+
+
+def _refs_on_claims(row, by_id):
+    on_claims = {r for cid in row["claims"] for r in by_id[cid]["refs"]}
+    return set(row["refs"]) <= on_claims
+
+
+def test_approvals_row_by_row(chapter_claims, by_id):
+    rows = _rows(chapter_claims, domain.approvals)
+    got = [(r["kind"], r["drugs"], r["indication"], r["year"], r["regulator"], r["claims"], r["refs"],
+            r["context_refs"]) for r in rows]
+    ctx = [27, 28, 29, 30]
+    assert got == [
+        ("drug_approval", ["ipilimumab"], "melanoma", 2011, "FDA", ["wong2017-2.1-26"], [], [8]),
+        ("drug_approval", ["nivolumab"], "melanoma", None, "FDA", ["wong2017-2.2-23"], [], ctx),
+        ("drug_approval", ["nivolumab"], "non-small cell lung cancer", None, "FDA", ["wong2017-2.2-23"], [], ctx),
+        ("drug_approval", ["pembrolizumab"], "melanoma", None, "FDA", ["wong2017-2.2-23"], [], ctx),
+        ("drug_approval", ["pembrolizumab"], "non-small cell lung cancer", None, "FDA", ["wong2017-2.2-23"], [], ctx),
+        ("drug_approval", ["nivolumab"], "renal cell carcinoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
+        ("drug_approval", ["nivolumab"], "Hodgkin’s lymphoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
+        ("drug_approval", ["nivolumab", "ipilimumab"], "melanoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
+        ("drug_approval", ["atezolizumab"], "urothelial carcinoma", 2016, "FDA", ["wong2017-2.3-15"], [], [37]),
+        ("companion_diagnostic", ["atezolizumab"], "bladder cancer", None, "FDA",
+         ["wong2017-2.3-14", "wong2017-2.4-12"], [38], []),
+    ]
+    # the regulator of "Nivolumab is additionally approved ..." is the tool's inference, and says where from
+    assert rows[5]["regulator_inferred_from"] == "wong2017-2.2-23"
+    assert "regulator_inferred_from" not in rows[0]
+    assert rows[0]["drug_details"] == [{"inn": "ipilimumab", "brands": ["Yervoy"], "target": "CTLA-4",
+                                        "drug_class": "CTLA-4 blocker"}]
+    assert all(_refs_on_claims(r, by_id) for r in rows)
+
+
+def test_approvals_filter_by_brand(chapter_claims):
+    rows = _rows(chapter_claims, domain.approvals, drug="Tecentriq")
+    assert {r["kind"] for r in rows} == {"drug_approval", "companion_diagnostic"}
+    assert all("atezolizumab" in r["drugs"] for r in rows)
+
+
+def test_resistance_row_by_row(chapter_claims, by_id):
+    rows = _rows(chapter_claims, domain.resistance)
+    got = {r["mechanism"]: (r["type"], r["type_basis"], [p["id"] for p in r["players"]], r["refs"],
+                            [s["claim"] for s in r["strategies"]]) for r in rows}
+    assert got["pdl1_upregulation"] == ("adaptive", "stated", ["IFNG", "CD274", "CD80"], [36, 43],
+                                        ["wong2017-2.6-08"])
+    assert got["tim3_upregulation"][:4] == ("adaptive", "stated", ["HAVCR2"], [45])
+    assert got["tim3_upregulation"][4] == ["wong2017-2.5-17", "wong2017-2.6-09"]
+    assert got["mhc_loss"] == ("acquired", "stated", ["MHC", "B2M"], [46], [])
+    mhc = next(r for r in rows if r["mechanism"] == "mhc_loss")
+    assert mhc["claims"] == ["wong2017-2.5-20", "wong2017-2.5-21", "wong2017-2.5-22"]
+    assert mhc["no_strategy_note"] == "the chapter proposes no counter-strategy for this mechanism"
+    assert got["insufficient_infiltration"][0] == "inherent"
+    assert all(_refs_on_claims(r, by_id) for r in rows)
+
+
+def test_biomarkers_numbers_and_caveats(chapter_claims):
+    rows = {r["biomarker"]: r for r in _rows(chapter_claims, domain.biomarkers)}
+    assert [n["text"] for n in rows["ido_expression"]["numbers"]] == ["37.5%", "11.1%"]
+    assert rows["ido_expression"]["refs"] == [41]
+    assert "≥5%" in [n["text"] for n in rows["pdl1_expression"]["numbers"]]
+    assert "wong2017-2.4-14" in [c["claim"] for c in rows["pdl1_expression"]["caveats"]]
+    assert rows["mismatch_repair"]["refs"] == [42]
+
+
+def test_regimens_basis_chain_and_order(chapter_claims, by_id):
+    rows = _rows(chapter_claims, domain.regimens)
+    first = rows[0]
+    assert (first["basis"], first["agents"]) == ("reported", ["nivolumab", "CTLA-4 blocker (ipilimumab)"])
+    assert first["claims"] == ["wong2017-2.2-24", "wong2017-2.2-25"]
+    assert first["refs"] == [31, 32]
+    assert first["numbers"] == ["~60%", "~11.5–22%"]
+    proposed = next(r for r in rows if r["basis"] == "proposed" and "pdl1_upregulation" in r["against"])
+    assert proposed["agents"] == ["PD-1 blocker (nivolumab, pembrolizumab)", "PD-L1 blocker (atezolizumab)"]
+    assert proposed["rationale"][0]["claim"] == "wong2017-2.6-08"
+    assert proposed["hedged"] is True
+    inferred = [r for r in rows if r["basis"] == "inferred"]
+    assert [r["agents"] for r in inferred] == [["PD-1 blocker", "avelumab"], ["PD-1 blocker", "durvalumab"]]
+    assert all(r["inference"].startswith("inferred by the tool, not stated in the chapter") for r in inferred)
+    assert all(r["claims"][-1] == "wong2017-2.3-17" for r in inferred)
+    order = [domain._BASIS_ORDER[r["basis"]] for r in rows]
+    assert order == sorted(order)
+    for r in rows:
+        assert _refs_on_claims(r, by_id)
+        assert all(link["claim"] in by_id and by_id[link["claim"]]["text"] == link["text"] for link in r["rationale"])
+
+
+def test_regimens_against_a_mechanism_without_strategy(chapter_claims):
+    assert _rows(chapter_claims, domain.regimens, against="mhc_loss") == []
+
+
+@pytest.mark.parametrize("command", ["approvals", "resistance", "biomarkers", "regimens"])
+def test_view_json_rows_carry_claims_and_refs(command):
+    result = runner.invoke(app, [command, "--claims", CLAIMS, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows
+    assert all(isinstance(r["claims"], list) and isinstance(r["refs"], list) for r in rows)
+
+
+def test_regimens_cli_errors_and_empty():
+    bad = runner.invoke(app, ["regimens", "--against", "nope", "--claims", CLAIMS])
+    assert bad.exit_code == 2
+    assert "unknown mechanism 'nope'; choose from pdl1_upregulation" in bad.stderr
+    none = runner.invoke(app, ["regimens", "--against", "mhc_loss", "--claims", CLAIMS])
+    assert none.exit_code == 1
+    assert none.stderr == "no regimen in the corpus matches --against mhc_loss\n"
+    tree = runner.invoke(app, ["regimens", "--against", "tim3_upregulation", "--claims", CLAIMS])
+    assert "wong2017-2.6-09" in tree.stdout and "← regimen statement" in tree.stdout
