@@ -6,6 +6,7 @@ Exit codes, like grep: 0 results found, 1 no results, 2 error (bad usage or bad 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import sys
 from enum import StrEnum
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from evidence_cli import __version__
-from evidence_cli.errors import EvidenceError, NotFoundError, UsageError
+from evidence_cli.errors import EvidenceError, NotFoundError, OutputExistsError, UsageError
 
 EXIT_OK, EXIT_NO_RESULTS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -266,7 +267,7 @@ def query(
         raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
-    rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit)]
+    rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]
     if not rows:
         err(f"no claims match {text!r}" + (" with these filters" if plan.refs or plan.entity_filter else ""))
         raise typer.Exit(EXIT_NO_RESULTS)
@@ -525,6 +526,159 @@ def _regimen_tree(rows: list[dict]) -> None:
         if r.get("numbers"):
             links.append("numbers reported: " + "; ".join(r["numbers"]))
         tree(label, links)
+
+
+class BatchFormat(StrEnum):
+    jsonl = "jsonl"
+    json = "json"
+    tsv = "tsv"
+
+
+@command()
+def batch(
+    source: Annotated[str, typer.Argument(help="File with one query per line, or - for stdin.")] = "-",
+    fmt: Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format.")] = BatchFormat.jsonl,
+    limit: LimitOpt = 5,
+    claims: ClaimsOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Run many lookups in one process: one query per line, plain text or JSON.
+
+    Example: printf 'TIM-3 ligands\\n{"id": "q2", "query": "approval", "entity": "Keytruda"}\\n' | evidence batch -
+
+    JSON lines take id, query, limit, ref, entity, section, kind. Output: one JSON line per input line, in order,
+    with id, query and hits (the same hit objects as `query -f json`), or id and error; a bad line does not stop
+    the run. Exit 0 when every line ran, 2 when any line failed (a summary goes to stderr).
+    """
+    from evidence_cli.batch import run_batch
+    from evidence_cli.render import machine
+
+    if source == "-":
+        stream = sys.stdin
+    else:
+        try:
+            stream = open(source, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise NotFoundError(
+                f"{source}: cannot read ({exc.strerror}); pass a file of queries or - for stdin"
+            ) from None
+    handle = open_index(claims, index_dir)
+    total = failed = 0
+    results = []
+    try:
+        for result in run_batch(_decoded(stream, source), handle, default_limit=limit):
+            total += 1
+            failed += "error" in result
+            if fmt is BatchFormat.jsonl:
+                machine.write_jsonl([result])
+            elif fmt is BatchFormat.tsv:
+                if total == 1:
+                    sys.stdout.write("query_id\tquery\trank\tclaim\trefs\tcontext_refs\thedged\ttext\terror\n")
+                rows = [{"query_id": result["id"], "query": result.get("query", ""), "rank": i + 1, "claim": h["id"],
+                         "refs": h["refs"], "context_refs": h["context_refs"], "hedged": h["hedged"],
+                         "text": h["text"], "error": ""} for i, h in enumerate(result.get("hits", []))]
+                if "error" in result:
+                    rows = [{"query_id": result["id"], "error": result["error"]}]
+                for row in rows:
+                    machine.write_tsv([row], ["query_id", "query", "rank", "claim", "refs", "context_refs", "hedged",
+                                              "text", "error"], header=False)
+            else:
+                results.append(result)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+    if fmt is BatchFormat.json:
+        machine.write_json(results)
+    err(f"batch: {total} queries, {total - failed} ran, {failed} failed")
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _decoded(stream, name: str):
+    try:
+        yield from stream
+    except UnicodeDecodeError:
+        raise UsageError(f"{name}: not valid UTF-8; convert the query file to UTF-8") from None
+
+
+class Topic(StrEnum):
+    approvals = "approvals"
+    resistance = "resistance"
+    regimens = "regimens"
+    biomarkers = "biomarkers"
+    all = "all"
+
+
+@command()
+def export(
+    query_text: Annotated[str | None, typer.Option("--query", "-q", help="Quote the claims matching this query.",
+                                                   show_default=False)] = None,
+    topic: Annotated[Topic | None, typer.Option("--topic", "-t", help="A domain summary.", show_default=False)] = None,
+    claim_ids: Annotated[list[str] | None, typer.Option("--claim-id", "-c", help="Quote these claims (repeat).",
+                                                        show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).",
+                                                show_default=False, dir_okay=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    limit: LimitOpt = 10,
+    claims: ClaimsOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Write a markdown evidence summary to paste into notes.
+
+    Example: evidence export --topic all -o immunotherapy-evidence.md
+
+    Claims are quoted exactly with their ids and reference numbers, hedged statements marked; approvals and
+    regimens are tables; a Mermaid diagram links mechanism -> strategy -> regimen; a citation index closes it.
+    Refuses to overwrite a file unless --force; writes atomically.
+    """
+    from evidence_cli import paths, store
+    from evidence_cli.render.markdown import export_markdown
+    from evidence_cli.views import domain
+    from evidence_cli.views.catalog import claim_row
+
+    if not (query_text or topic or claim_ids):
+        raise UsageError("say what to export: --query TEXT, --topic approvals|resistance|regimens|biomarkers|all, "
+                         "or --claim-id ID")
+    if output is not None and output.exists() and not force:
+        raise OutputExistsError(f"{output} exists; pass --force to overwrite it, or choose another --output")
+    claims_file = paths.claims_path(claims)
+    data = store.load_claims(claims_file)
+    all_claims = data["claims"]
+    by_id = {c["id"]: c for c in all_claims}
+    sections: dict = {}
+    titles = []
+    if claim_ids:
+        missing = [c for c in claim_ids if c not in by_id]
+        if missing:
+            raise NotFoundError(f"no claim {missing[0]!r}; find ids with `evidence query`")
+        sections["claims"] = [claim_row(by_id[c]) for c in claim_ids]
+        titles.append("selected claims")
+    if query_text:
+        from evidence_cli import index as idx
+        from evidence_cli.search import AliasMatcher, plan_query
+
+        handle = open_index(claims, index_dir)
+        plan = plan_query(query_text, AliasMatcher(handle.aliases))
+        if plan.empty:
+            raise UsageError("the query has nothing to search for")
+        sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
+        titles.append(query_text)
+    if topic:
+        wanted = [t.value for t in Topic if t is not Topic.all] if topic is Topic.all else [topic.value]
+        if "regimens" in wanted and "resistance" not in wanted:
+            wanted.append("resistance")
+        for name in wanted:
+            sections[name] = getattr(domain, name)(all_claims)
+        titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
+    source = data["documents"][0] if len(data["documents"]) == 1 else {"title": ", ".join(
+        d.get("title", d["id"]) for d in data["documents"])}
+    digest = hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]
+    text = export_markdown("; ".join(titles), source, sections, by_id, f"`{claims_file.name}` (sha256 {digest}…)")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        store.atomic_write_text(output, text)
+        err(f"wrote {output}")
 
 
 def main() -> None:

@@ -200,8 +200,9 @@ def _prune(root: Path, keep: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
-    """Search with a QueryPlan (see search.py); returns display records with ``score`` and ``_highlights``."""
+def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> list[dict]:
+    """Search with a QueryPlan (see search.py); returns display records with ``score`` (and ``_highlights``,
+    the character spans to emphasise in a terminal, unless ``highlight`` is false)."""
     from whoosh import query as Q
 
     schema = handle.ix.schema
@@ -235,7 +236,8 @@ def run_query(handle: IndexHandle, plan, limit: int = 10) -> list[dict]:
     for hit in results:
         record = json.loads(hit["data"])
         record["score"] = round(float(hit.score), 4) if should else None  # filters alone do not rank
-        record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
+        if highlight:
+            record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
         hits.append(record)
     return hits
 

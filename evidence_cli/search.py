@@ -100,7 +100,13 @@ class AliasMatcher:
         self.any_case: dict[str, str] = {}
         for alias, eid, _ in table:
             self.any_case.setdefault(alias.casefold(), eid)
-        self.vocabulary = sorted({a.casefold() for a, _, _ in table if len(a) >= MIN_FUZZY and " " not in a})
+        vocabulary = sorted({a.casefold() for a, _, _ in table if len(a) >= MIN_FUZZY and " " not in a})
+        # candidates by first letter: a typo keeps its first letter far more often than not, and this keeps
+        # difflib's work per word small enough for thousands of queries a second
+        self.by_initial: dict[str, list[str]] = {}
+        for a in vocabulary:
+            self.by_initial.setdefault(a[0], []).append(a)
+        self._corrections: dict[str, str | None] = {}
         self._max_words = max((len(a.split()) for a, _, _ in table), default=1)
 
     def resolve(self, name: str) -> str | None:
@@ -152,8 +158,11 @@ class AliasMatcher:
         low = word.casefold()
         if len(low) < MIN_FUZZY or low in QUESTION_WORDS:
             return None
-        match = difflib.get_close_matches(low, self.vocabulary, n=1, cutoff=0.84)
-        return match[0] if match else None
+        if low not in self._corrections:
+            candidates = [a for a in self.by_initial.get(low[0], ()) if abs(len(a) - len(low)) <= 3]
+            match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
+            self._corrections[low] = match[0] if match else None
+        return self._corrections[low]
 
 
 def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=()) -> QueryPlan:

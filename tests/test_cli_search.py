@@ -154,7 +154,7 @@ def test_entities_catalogue_and_detail():
 
 
 @pytest.mark.parametrize("command", ["query", "show", "refs", "entities", "ingest", "validate", "approvals",
-                                     "resistance", "biomarkers", "regimens"])
+                                     "resistance", "biomarkers", "regimens", "batch", "export"])
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

@@ -36,9 +36,10 @@ def _cell(value: object) -> str:
     return str(value).replace("\t", " ").replace("\n", " ")
 
 
-def write_tsv(records: list[dict], columns: list[str], out: TextIO | None = None) -> None:
+def write_tsv(records: list[dict], columns: list[str], out: TextIO | None = None, header: bool = True) -> None:
     """Tab-separated with a header row; lists joined with commas."""
     out = out or sys.stdout
-    out.write("\t".join(columns) + "\n")
+    if header:
+        out.write("\t".join(columns) + "\n")
     for record in records:
         out.write("\t".join(_cell(record.get(c)) for c in columns) + "\n")

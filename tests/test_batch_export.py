@@ -1,0 +1,140 @@
+"""Batch lookups (file and stdin, text and JSON lines, bad lines, empty input) and the markdown export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from typer.testing import CliRunner
+
+from evidence_cli.batch import LineError, parse_line
+from evidence_cli.cli import app
+from tests.conftest import ROOT
+
+runner = CliRunner()
+CLAIMS = str(ROOT / "claims.yaml")
+
+
+@pytest.fixture(scope="module")
+def idx(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("index"))
+
+
+def batch(idx, *args, input=None):
+    return runner.invoke(app, ["batch", *args, "--claims", CLAIMS, "--index-dir", idx], input=input)
+
+
+def test_batch_stdin_text_and_json_lines_in_order(idx):
+    lines = 'TIM-3 ligands\n\n{"id": "q2", "query": "approval", "entity": "Keytruda", "limit": 1}\n'
+    result = batch(idx, "-", input=lines)
+    assert result.exit_code == 0
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, "q2"]
+    assert out[0]["query"] == "TIM-3 ligands"
+    assert out[0]["hits"][0]["id"] == "wong2017-2.5-09"
+    assert [h["id"] for h in out[1]["hits"]] == ["wong2017-2.2-23"]
+    assert out[1]["hits"][0]["refs"] == [] and out[1]["hits"][0]["context_refs"] == [27, 28, 29, 30]
+    assert result.stderr.endswith("batch: 2 queries, 2 ran, 0 failed\n")
+
+
+def test_batch_hits_are_the_same_objects_as_query_json(idx):
+    q = runner.invoke(app, ["query", "PD-L2 affinity", "-n", "3", "-f", "json", "--claims", CLAIMS,
+                            "--index-dir", idx])
+    b = batch(idx, "-", input="PD-L2 affinity\n", )
+    assert json.loads(b.stdout)["hits"][:3] == json.loads(q.stdout)
+
+
+def test_batch_bad_lines_do_not_stop_the_run(idx):
+    lines = '{"query": "TIM-3"\n{"id": "x", "query": "TIM-3", "limit": 0}\n{"id": "y", "entity": "NOPE"}\n' \
+            '{"id": "z", "query": "TIM-3", "colour": "red"}\n["a"]\nTIM-3\n'
+    result = batch(idx, "-", input=lines)
+    assert result.exit_code == 2
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0] == {"id": 1, "error": "line 1: not valid JSON (Expecting ',' delimiter at column 18)"}
+    assert out[1] == {"id": "x", "error": "limit must be a whole number from 1 to 1000"}
+    assert out[2]["id"] == "y" and "unknown entity 'NOPE'" in out[2]["error"]
+    assert out[3] == {"id": "z", "error": "unknown field(s) colour; use entity, id, kind, limit, query, ref, section"}
+    assert out[4] == {"id": 5, "error": "nothing to search for: give a query or a filter"}  # plain text, no words
+    assert out[5]["id"] == 6 and out[5]["hits"]
+    assert result.stderr.endswith("batch: 6 queries, 1 ran, 5 failed\n")
+
+
+def test_batch_file_empty_input_and_formats(idx, tmp_path):
+    f = tmp_path / "q.txt"
+    f.write_text("ref:45\nxylophone\n", encoding="utf-8")
+    as_json = batch(idx, str(f), "-f", "json")
+    parsed = json.loads(as_json.stdout)
+    assert [len(r["hits"]) for r in parsed] == [3, 0]
+    tsv = batch(idx, str(f), "-f", "tsv").stdout.splitlines()
+    assert tsv[0].split("\t")[:4] == ["query_id", "query", "rank", "claim"]
+    assert len(tsv) == 4
+    empty = batch(idx, "-", input="")
+    assert (empty.exit_code, empty.stdout) == (0, "")
+    assert empty.stderr.endswith("batch: 0 queries, 0 ran, 0 failed\n")
+    missing = batch(idx, str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_parse_line_never_raises_anything_else(line):
+    try:
+        q = parse_line(line, 1)
+        assert isinstance(q.query, str)
+    except LineError as exc:
+        assert str(exc)
+
+
+# --------------------------------------------------------------------------- export
+
+def _export(*args):
+    return runner.invoke(app, ["export", *args, "--claims", CLAIMS])
+
+
+def test_export_all_parses_as_markdown_with_tables_quotes_and_mermaid():
+    result = _export("--topic", "all")
+    assert result.exit_code == 0
+    md = result.stdout
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    types = [t.type for t in tokens]
+    assert types.count("table_open") >= 3  # approvals, biomarkers, regimens (+ citation index)
+    assert "blockquote_open" in types
+    fences = [t for t in tokens if t.type == "fence"]
+    assert fences and fences[0].info == "mermaid" and fences[0].content.startswith("flowchart LR")
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings[0] == "Evidence summary: immune checkpoint blockade"
+    assert {"Regulatory approvals", "Resistance mechanisms", "Combination regimens", "Citation index"} <= set(headings)
+    assert "The chapter's bibliography is not part of the corpus" in md
+    row = "| drug approval | ipilimumab | melanoma | 2011 | FDA | `wong2017-2.1-26` | none in sentence; context [8] |"
+    assert row in md
+
+
+def test_export_quotes_are_exact_and_hedges_marked():
+    import yaml
+
+    claims = {c["id"]: c for c in yaml.safe_load((ROOT / "claims.yaml").read_text(encoding="utf-8"))["claims"]}
+    md = _export("--claim-id", "wong2017-2.6-08", "--claim-id", "wong2017-2.1-08").stdout
+    tokens = MarkdownIt("commonmark").parse(md)
+    quoted = [tokens[i + 2].content for i, t in enumerate(tokens) if t.type == "blockquote_open"]
+    assert quoted[0].split("\n")[0] == claims["wong2017-2.6-08"]["text"]
+    assert quoted[1].split("\n")[0] == claims["wong2017-2.1-08"]["text"]
+    assert "*(hedged: might)*" in md
+    assert "| [2] | `wong2017-2.1-08` |" in md
+
+
+def test_export_query_and_refusals(tmp_path):
+    out = tmp_path / "notes.md"
+    first = _export("--query", "TIM-3 ligands", "-o", str(out))
+    assert first.exit_code == 0 and out.read_text(encoding="utf-8").startswith("# Evidence summary: TIM-3 ligands")
+    again = _export("--query", "TIM-3", "-o", str(out))
+    assert again.exit_code == 2
+    assert again.stderr == f"evidence: error: {out} exists; pass --force to overwrite it, or choose another --output\n"
+    forced = _export("--query", "TIM-3", "-o", str(out), "--force")
+    assert forced.exit_code == 0 and "# Evidence summary: TIM-3" in out.read_text(encoding="utf-8")
+    nothing = _export()
+    assert nothing.exit_code == 2 and "say what to export" in nothing.stderr
+    bad_id = _export("--claim-id", "nope")
+    assert bad_id.exit_code == 2 and "no claim 'nope'" in bad_id.stderr
