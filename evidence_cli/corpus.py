@@ -298,7 +298,7 @@ def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -
     cuts = [0]
     for m in _BOUNDARY.finditer(text):
         if text[m.start()] == ".":
-            word = re.search(r"([\w.]+)$", text[: m.start()])
+            word = re.search(r"([\w.]+)$", text[max(0, m.start() - 40) : m.start()])
             token = word.group(1).lower() if word else ""
             if token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
                 continue

@@ -59,9 +59,17 @@ def _loader():
     return StrictLoader
 
 
+@cache
 def _dumper():
+    """CSafeDumper that never writes anchors and aliases (our loader refuses them, and so should editors)."""
     yaml = _yaml()
-    return getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class NoAliasDumper(base):  # type: ignore[misc, valid-type]
+        def ignore_aliases(self, data):
+            return True
+
+    return NoAliasDumper
 
 
 def _read_text(path: Path) -> str:

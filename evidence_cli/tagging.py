@@ -1,10 +1,11 @@
-"""Tag claims at ingest: lexicon entities (spaCy EntityRulers), hedging, claim kind, evidence tier, numbers.
+"""Tag claims at ingest: lexicon entities (spaCy entity rulers), hedging, claim kind, evidence tier, numbers.
 
 spaCy is imported lazily, only here; the query path never imports this module. The pipeline is
-``spacy.blank("en")`` with two EntityRulers compiled from the curated lexicon (``data/lexicon.yaml``): one
-case-sensitive for short symbols (so "light" or "met" are never genes), one case-insensitive for drug, disease and
-long names. If ``$EVIDENCE_SPACY_MODEL`` names an installed trained pipeline, it is loaded instead and its own
-entities are kept where the lexicon has none (marked ``source: model``); the lexicon always wins.
+``spacy.blank("en")`` with two rule-based entity rulers (``span_ruler`` annotating ``doc.ents``) compiled from the
+curated lexicon (``data/lexicon.yaml``): one case-sensitive for short symbols (so "light" or "met" are never
+genes), one case-insensitive for drug, disease and long names; the longest match wins. If
+``$EVIDENCE_SPACY_MODEL`` names an installed trained pipeline, it is loaded instead; the rulers run before its
+"ner", whose own entities are kept where the lexicon has none (marked ``source: model``).
 """
 
 from __future__ import annotations
@@ -44,19 +45,24 @@ def pipeline(model: str | None = None):
     for tok in _SPECIAL_TOKENS:
         nlp.tokenizer.add_special_case(tok, [{ORTH: tok}])
     lex = lexicon()
-    patterns = []
+    cs, ci = [], []
     for e in lex.values():
-        cs_aliases = dict.fromkeys((e.label, *e.aliases)) if e.case_sensitive else {}
-        ci_aliases = dict.fromkeys((*(() if e.case_sensitive else (e.label, *e.aliases)), *e.aliases_ci))
-        for alias in cs_aliases:
-            patterns.append({"label": e.type, "pattern": alias, "id": e.id})
-        for alias in ci_aliases:
-            tokens = [{"LOWER": t.lower_} for t in nlp.make_doc(alias)]
-            patterns.append({"label": e.type, "pattern": tokens, "id": e.id})
-    # One ruler, so overlapping matches resolve to the longest span ("PD-L1 expression" over "PD-L1").
+        for alias in dict.fromkeys((e.label, *e.aliases)):
+            (cs if e.case_sensitive else ci).append({"label": e.type, "pattern": alias, "id": e.id})
+        for alias in dict.fromkeys(e.aliases_ci):
+            ci.append({"label": e.type, "pattern": alias, "id": e.id})
+    # Two rule-based rulers (spaCy's span_ruler, which annotates doc.ents like the EntityRuler it replaces):
+    # exact-case phrases, then lower-cased phrases; the second keeps the first's entities and the longest span
+    # wins ("PD-L1 expression" over "PD-L1"). Before a trained "ner", whose predictions then respect them.
+    longest = {"@misc": "spacy.first_longest_spans_filter.v1"}
     before = {"before": "ner"} if "ner" in nlp.pipe_names else {}
-    ruler = nlp.add_pipe("entity_ruler", name="lexicon", config={"overwrite_ents": True}, **before)
-    ruler.add_patterns(patterns)
+    ruler_cs = nlp.add_pipe("span_ruler", name="lexicon_cs", config={
+        "spans_key": None, "annotate_ents": True, "ents_filter": longest}, **before)
+    ruler_cs.add_patterns(cs)
+    ruler_ci = nlp.add_pipe("span_ruler", name="lexicon_ci", config={
+        "spans_key": None, "annotate_ents": True, "ents_filter": longest, "overwrite": False,
+        "phrase_matcher_attr": "LOWER"}, **before)
+    ruler_ci.add_patterns(ci)
     return nlp
 
 

@@ -172,3 +172,15 @@ def test_loader_never_raises_anything_but_data_error(tmp_path_factory, text):
         store.load_claims(path)
     except DataError as exc:
         assert exc.problems
+
+
+def test_dump_never_writes_aliases_for_shared_objects(tmp_path):
+    shared = ["A. Author"]
+    data = {"schema_version": 1,
+            "documents": [{"id": d, "path": f"{d}.txt", "sha256": "a" * 64, "authors": shared} for d in ("x", "y")],
+            "claims": []}
+    text = store.dump_claims(data)
+    assert "&" not in text and "*" not in text
+    path = tmp_path / "claims.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert store.load_claims(path)["documents"][1]["authors"] == shared

@@ -1,0 +1,126 @@
+"""Scale: synthetic corpora of N claims — ingest and index build time, index size, warm query p50/p95.
+
+The synthetic claims are the chapter's claims, re-numbered into many documents and sections, with their words
+lightly shuffled so that the index vocabulary and posting lists grow like a real corpus would.
+
+Run from the repository root:  python bench/scale.py --sizes 10000 100000 [--ingest-size 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from evidence_cli import index, store
+from evidence_cli.search import AliasMatcher, plan_query
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+
+
+def synthetic_claims(n: int, seed: int = 7) -> dict:
+    base = yaml.load((ROOT / "claims.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    rng = random.Random(seed)
+    claims = []
+    docs = []
+    per_doc = len(base["claims"])
+    for i in range(n):
+        src = base["claims"][i % per_doc]
+        d = i // per_doc
+        if i % per_doc == 0:
+            docs.append({**base["documents"][0], "id": f"syn{d}", "path": f"syn{d}.txt"})
+        words = src["text"].split()
+        if d:  # keep document 0 verbatim, vary the rest
+            k = max(1, len(words) // 5)
+            idx = rng.sample(range(len(words)), k)
+            for a, b in zip(idx, reversed(idx), strict=False):
+                words[a], words[b] = words[b], words[a]
+            words.append(f"token{rng.randrange(50_000)}")
+        text = " ".join(words)
+        claim = {**src, "id": f"syn{d}-{src['id'].split('-', 1)[1]}", "doc": f"syn{d}", "text": text,
+                 "entities": [e for e in src.get("entities") or [] if e["end"] <= len(text)]}
+        claims.append(claim)
+    return {"schema_version": 1, "documents": docs, "claims": claims}
+
+
+def synthetic_text(n_sentences: int) -> str:
+    base = yaml.load((ROOT / "claims.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["claims"]
+    texts = [c["text"] for c in base if c["kind"] not in ("figure", "keywords")]
+    out, section = [], 0
+    for i in range(n_sentences):
+        if i % 150 == 0:
+            section += 1
+            out.append(f"\n{section}. Section {section}\n")
+        out.append(texts[i % len(texts)])
+    return "\n".join(out) + "\n"
+
+
+QUERIES = ["TIM-3 ligands", "Keytruda approval", "why do patients relapse on anti-PD-1 therapy", "ref:45",
+           "IDO biomarker melanoma", "pembrolizumb colorectal", "PD-L2 affinity", "chemokines T cell trafficking",
+           "entity:CD274 bladder", "mismatch repair mutational load"]
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def bench_size(n: int, runs: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        claims_file = tmp / "claims.yaml"
+        t0 = time.perf_counter()
+        claims_file.write_text(store.dump_claims(synthetic_claims(n)), encoding="utf-8")
+        t1 = time.perf_counter()
+        handle = index.open_index(claims_file, tmp / "idx")
+        t2 = time.perf_counter()
+        matcher = AliasMatcher(handle.aliases)
+        samples = []
+        for _ in range(runs):
+            for q in QUERIES:
+                s = time.perf_counter()
+                index.run_query(handle, plan_query(q, matcher), limit=10, highlight=False)
+                samples.append(time.perf_counter() - s)
+        samples.sort()
+        return {
+            "claims": n,
+            "claims_yaml_mb": round(claims_file.stat().st_size / 1e6, 1),
+            "write_yaml_s": round(t1 - t0, 1),
+            "index_build_s": round(t2 - t1, 1),
+            "index_mb": round(folder_size(handle.path) / 1e6, 1),
+            "query_p50_ms": round(1000 * statistics.median(samples), 2),
+            "query_p95_ms": round(1000 * samples[int(0.95 * (len(samples) - 1))], 2),
+        }
+
+
+def bench_ingest(n: int) -> dict:
+    from evidence_cli.ingest import ingest
+    from evidence_cli.tagging import tag_claims
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "synthetic.txt"
+        src.write_text(synthetic_text(n), encoding="utf-8")
+        t0 = time.perf_counter()
+        report, _ = ingest([src], Path(tmp) / "claims.yaml", tag=tag_claims)
+        return {"sentences": n, "claims": report.claims, "ingest_with_tagging_s": round(time.perf_counter() - t0, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--ingest-size", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=20, help="query rounds (10 queries each) per size")
+    args = parser.parse_args()
+    if args.ingest_size:
+        print(bench_ingest(args.ingest_size), flush=True)
+    for n in args.sizes:
+        print(bench_size(n, args.runs), flush=True)
+
+
+if __name__ == "__main__":
+    main()
