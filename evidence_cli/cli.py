@@ -48,6 +48,11 @@ ClaimsOpt = Annotated[
     typer.Option("--claims", help="Claims file. Default: $EVIDENCE_CLAIMS, ./claims.yaml, then the bundled copy.",
                  show_default=False, dir_okay=False),
 ]
+IndexDirOpt = Annotated[
+    Path | None,
+    typer.Option("--index-dir", help="Index cache folder. Default: $EVIDENCE_INDEX_DIR, then the user cache dir.",
+                 show_default=False, file_okay=False),
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 
 
@@ -114,6 +119,7 @@ def ingest(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML to stdout; write nothing.")] = False,
     no_tag: Annotated[bool, typer.Option("--no-tag", help="Skip spaCy entity, hedging and tier tagging.")] = False,
+    index_dir: IndexDirOpt = None,
 ) -> None:
     """Split corpus documents into citation-tagged claims in claims.yaml.
 
@@ -132,7 +138,8 @@ def ingest(
         from evidence_cli.tagging import tag_claims
 
         tagger = tag_claims
-    report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=None)
+    report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=None,
+                              snapshot_dir=paths.index_dir(index_dir))
     if dry_run:
         sys.stdout.write(text)
         return
@@ -165,11 +172,6 @@ def validate(claims: ClaimsOpt = None) -> None:
     err(f"{path}: valid")
 
 
-IndexDirOpt = Annotated[
-    Path | None,
-    typer.Option("--index-dir", help="Index cache folder. Default: $EVIDENCE_INDEX_DIR, then the user cache dir.",
-                 show_default=False, file_okay=False),
-]
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many results.")]
 
 

@@ -8,6 +8,7 @@ half-built index, and a changed claims file simply has no folder yet (stale: reb
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 3
+INDEX_SCHEMA_VERSION = 4
 KEEP_OLD = 2  # older index folders kept for processes that still read them
 
 
@@ -35,8 +36,42 @@ class IndexHandle:
 def claims_digest(claims_file: Path) -> str:
     from evidence_cli.store import _read_text
 
-    text = _read_text(claims_file)
+    return text_digest(_read_text(claims_file))
+
+
+def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _snapshot_path(index_root: Path, digest: str) -> Path:
+    return index_root / f"claims-{digest}.json"
+
+
+def write_snapshot(index_root: Path, yaml_text: str, data: dict) -> None:
+    """Cache the parsed claims (as JSON, named by the YAML's SHA-256) for the next index build. Best effort:
+    it is a cache, so a read-only cache folder only costs a YAML parse later."""
+    from evidence_cli.store import atomic_write_text
+
+    try:
+        atomic_write_text(_snapshot_path(index_root, text_digest(yaml_text)),
+                          json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    except Exception:
+        return
+
+
+def _load_for_build(claims_file: Path, digest: str, index_root: Path) -> dict:
+    """The claims for an index build: the JSON snapshot ingest left for exactly this file, else the YAML."""
+    from evidence_cli.store import _quick_ok, load_claims
+
+    snap = _snapshot_path(index_root, digest)
+    if snap.is_file():
+        try:
+            data = json.loads(snap.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and _quick_ok(data):
+                return data
+        except (OSError, ValueError):
+            pass
+    return load_claims(claims_file)
 
 
 def _schema():
@@ -54,7 +89,6 @@ def _schema():
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
         text=TEXT(analyzer=analyzer, phrase=True),
-        aliases=TEXT(analyzer=analyzer, phrase=False),
         title=TEXT(analyzer=analyzer, phrase=False),
         data=STORED,
     )
@@ -80,29 +114,27 @@ def _alias_table(lex) -> list:
     return rows
 
 
-def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] | None = None) -> None:
+def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] | None = None,
+          data: dict | None = None) -> None:
     """Build an index of ``claims_file`` into the folder ``target`` (which must not exist)."""
     from whoosh import index as windex
 
     from evidence_cli.lexicon import lexicon
     from evidence_cli.store import load_claims
 
-    data = load_claims(claims_file)
+    if data is None:
+        data = load_claims(claims_file)
     lex = lexicon()
     claims = data["claims"]
     target.mkdir(parents=True)
     ix = windex.create_in(str(target), _schema())
-    writer = ix.writer(limitmb=256)
+    # two processes for large corpora (2 cores here); one is faster below a few thousand claims
+    writer = ix.writer(limitmb=256, procs=2, multisegment=True) if len(claims) > 5000 else ix.writer(limitmb=256)
     try:
         for pos, c in enumerate(claims):
             ents = [e["id"] for e in c.get("entities") or []]
             # a biomarker such as "IDO expression" also counts as a mention of its gene (IDO1)
             ents += [lex[e].extra["gene"] for e in ents if e in lex and "gene" in lex[e].extra]
-            alias_words = []
-            for eid in dict.fromkeys(ents):
-                e = lex.get(eid)
-                if e is not None:
-                    alias_words.extend((e.id, e.label, *e.aliases, *e.aliases_ci, *e.brands))
             writer.add_document(
                 id=c["id"],
                 pos=pos,
@@ -113,7 +145,6 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
-                aliases=" ".join(alias_words),
                 title=c.get("section_title", ""),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
@@ -145,6 +176,8 @@ def open_index(
         handle = _try_open(final)
         if handle is not None:
             return handle
+    data = _load_for_build(claims_file, digest, index_root)  # a broken claims file fails here, before any note
+    if not rebuild:
         if final.exists():
             if note:
                 note(f"index at {final} is damaged; rebuilding")
@@ -158,20 +191,23 @@ def open_index(
         raise IndexError_(f"{index_root}: cannot create the index folder ({exc.strerror}); "
                           "set --index-dir or $EVIDENCE_INDEX_DIR to a writable folder") from None
     try:
-        build(claims_file, tmp / name, progress=progress)
-        if final.exists():  # damaged, or a rebuild was asked for: move it aside first
+        build(claims_file, tmp / name, progress=progress, data=data)
+        if final.exists() and (rebuild or _try_open(final) is None):
+            # damaged, or a rebuild was asked for: move it aside (readers of the old one keep their open files)
             aside = index_root / f".old-{os.getpid()}-{name}"
-            os.replace(final, aside)
+            with contextlib.suppress(OSError):  # another process may have moved it first
+                os.replace(final, aside)
             shutil.rmtree(aside, ignore_errors=True)
         try:
             os.replace(tmp / name, final)
         except OSError:
             if not final.exists():
                 raise
-            # another process finished the same build first: use theirs
+            # another process finished the same build first: theirs is complete, ours is discarded
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _prune(index_root, keep=final)
+    _snapshot_path(index_root, digest).unlink(missing_ok=True)  # served its purpose
     handle = _try_open(final)
     if handle is None:
         raise IndexError_(f"{final}: the index was built but cannot be opened; remove the folder and retry")
@@ -212,7 +248,6 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     should = []
     for s in stems:
         should.append(Q.Term("text", s))
-        should.append(Q.Term("aliases", s, boost=0.5))
         should.append(Q.Term("title", s, boost=0.3))
     for eid in plan.entities:
         should.append(Q.Term("entity", eid.lower(), boost=1.5))

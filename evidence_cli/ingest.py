@@ -91,11 +91,14 @@ def ingest(
     tag: Callable[[list[dict]], None] | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    snapshot_dir: Path | None = None,
 ) -> tuple[IngestReport, str]:
     """Ingest ``sources`` into the claims file ``out`` (kept curated edits; other documents' claims untouched).
 
     ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report and the
-    YAML text; the file is written atomically unless ``dry_run`` or nothing changed.
+    YAML text; the file is written atomically unless ``dry_run`` or nothing changed. With ``snapshot_dir`` (the
+    index cache), the parsed claims are also cached there as JSON under the YAML's SHA-256, so the next index
+    build need not parse the YAML again.
     """
     if not sources:
         raise DataError(Problem("corpus", None, "no .txt documents found; pass SOURCE files or a folder"))
@@ -145,4 +148,8 @@ def ingest(
     if not dry_run and text != old_text:
         store.atomic_write_text(out, text)
         report.written = True
+    if not dry_run and snapshot_dir is not None:
+        from evidence_cli.index import write_snapshot
+
+        write_snapshot(snapshot_dir, text, data)
     return report, text

@@ -184,3 +184,33 @@ def test_dump_never_writes_aliases_for_shared_objects(tmp_path):
     path = tmp_path / "claims.yaml"
     path.write_text(text, encoding="utf-8")
     assert store.load_claims(path)["documents"][1]["authors"] == shared
+
+
+_scalars = st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=5)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+_FIELDS = ["id", "doc", "section", "section_title", "text", "refs", "span", "paragraph", "kind", "author_year",
+           "context_refs", "entities", "hedging", "numbers", "figure", "curated_fields", "ingest_hash"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_FIELDS), _values, st.booleans())
+def test_fast_check_is_never_laxer_than_the_schema(field, value, on_doc):
+    """The hand-written fast path may send valid files to the full check, but never lets an invalid one by."""
+    data = yaml.safe_load(VALID)
+    target = data["documents"][0] if on_doc else data["claims"][0]
+    target[field] = value
+    if store._quick_ok(data):
+        assert next(store._schema_validator().iter_errors(data), None) is None
+
+
+def test_ingest_snapshot_equals_the_yaml(tmp_path):
+    """The JSON snapshot an ingest leaves for the index build is exactly what parsing the YAML gives."""
+    import json
+
+    from evidence_cli.index import _snapshot_path, text_digest
+
+    out = tmp_path / "claims.yaml"
+    _, text = ingest([STYLES], out, snapshot_dir=tmp_path / "idx")
+    snap = _snapshot_path(tmp_path / "idx", text_digest(text))
+    assert json.loads(snap.read_text(encoding="utf-8")) == yaml.safe_load(text)
