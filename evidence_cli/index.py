@@ -22,6 +22,7 @@ from evidence_cli.errors import IndexError_
 
 INDEX_SCHEMA_VERSION = 4
 KEEP_OLD = 2  # older index folders kept for processes that still read them
+COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
 
 
 @dataclass
@@ -89,7 +90,6 @@ def _schema():
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
         text=TEXT(analyzer=analyzer, phrase=True),
-        title=TEXT(analyzer=analyzer, phrase=False),
         data=STORED,
     )
 
@@ -145,7 +145,6 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
-                title=c.get("section_title", ""),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and pos % 500 == 0:
@@ -246,9 +245,13 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     stems = [t.text for w in plan.expanded_words() for t in analyzer(w)]
     stems = list(dict.fromkeys(stems))
     should = []
+    searcher = handle.searcher
+    n_docs = max(1, searcher.doc_count())
+    common = {s for s in stems if searcher.doc_frequency("text", s) > COMMON_TERM_SHARE * n_docs}
+    if len(common) < len(stems) or plan.entities:
+        stems = [s for s in stems if s not in common]  # words in most claims rank little and cost a lot
     for s in stems:
         should.append(Q.Term("text", s))
-        should.append(Q.Term("title", s, boost=0.3))
     for eid in plan.entities:
         should.append(Q.Term("entity", eid.lower(), boost=1.5))
     filters = []
