@@ -34,10 +34,34 @@ class IndexHandle:
     built: bool = False
 
 
-def claims_digest(claims_file: Path) -> str:
+def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
+    """SHA-256 of the claims file. With ``index_root``, remembered by (size, mtime, inode) like git's index, so
+    a query on a large, unchanged claims file does not read and hash it every time."""
     from evidence_cli.store import _read_text
 
-    return text_digest(_read_text(claims_file))
+    memo_file = index_root / "digests.json" if index_root is not None else None
+    try:
+        st = claims_file.stat()
+        key, stamp = str(claims_file.resolve()), [st.st_size, st.st_mtime_ns, st.st_ino]
+    except OSError:
+        memo_file = None
+    memo: dict = {}
+    if memo_file is not None and memo_file.is_file():
+        try:
+            memo = json.loads(memo_file.read_text(encoding="utf-8"))
+            if memo.get(key, [None])[:3] == stamp:
+                return memo[key][3]
+        except (OSError, ValueError, TypeError, IndexError):
+            memo = {}
+    digest = text_digest(_read_text(claims_file))
+    if memo_file is not None and memo_file.parent.is_dir():
+        from evidence_cli.store import atomic_write_text
+
+        memo = {k: v for k, v in memo.items() if isinstance(v, list)} if isinstance(memo, dict) else {}
+        memo[key] = [*stamp, digest]
+        with contextlib.suppress(Exception):  # a cache: never fail a query over it
+            atomic_write_text(memo_file, json.dumps(dict(list(memo.items())[-50:])))
+    return digest
 
 
 def text_digest(text: str) -> str:
@@ -168,7 +192,7 @@ def open_index(
     rebuild: bool = False,
 ) -> IndexHandle:
     """Open the fresh index for ``claims_file``, building it first when there is none (or ``rebuild``)."""
-    digest = claims_digest(claims_file)
+    digest = claims_digest(claims_file, index_root)
     name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
     final = index_root / name
     if not rebuild:

@@ -191,3 +191,22 @@ def test_installed_command_smoke(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["id"] == "wong2017-2.1-26"
+
+
+def test_claims_digest_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    from evidence_cli import index, store
+
+    claims = tmp_path / "claims.yaml"
+    claims.write_text("a: 1\n", encoding="utf-8")
+    root = tmp_path / "idx"
+    root.mkdir()
+    first = index.claims_digest(claims, root)
+
+    def no_reading(_path):
+        raise AssertionError("the unchanged file was read again")
+
+    monkeypatch.setattr(store, "_read_text", no_reading)
+    assert index.claims_digest(claims, root) == first
+    monkeypatch.undo()
+    claims.write_text("a: 22\n", encoding="utf-8")
+    assert index.claims_digest(claims, root) != first
