@@ -25,7 +25,7 @@ app = typer.Typer(
     help=(
         "Exact, cited answers from an immunotherapy review chapter.\n\n"
         "Every row carries the claim ids and reference numbers it rests on.\n\n"
-        "Start with:  evidence query \"TIM-3 resistance\"   or   evidence refs 45"
+        "Start with:\n\n  evidence query \"TIM-3 resistance\"\n\n  evidence approvals\n\n  evidence regimens"
     ),
     no_args_is_help=True,
     add_completion=True,
@@ -121,7 +121,7 @@ def ingest(
     no_tag: Annotated[bool, typer.Option("--no-tag", help="Skip spaCy entity, hedging and tier tagging.")] = False,
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Split corpus documents into citation-tagged claims in claims.yaml.
+    """Split corpus documents into cited claims (claims.yaml).
 
     Example: evidence ingest corpus/
 
@@ -154,7 +154,7 @@ def ingest(
 
 @command()
 def validate(claims: ClaimsOpt = None) -> None:
-    """Check a claims file; print every problem as path:line: message.
+    """Check a claims file and report problems as path:line.
 
     Example: evidence validate --claims claims.yaml
 
@@ -248,7 +248,7 @@ def query(
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Find the claims that answer a question, best first, with their reference numbers.
+    """Find the claims that answer a question, with their refs.
 
     Example: evidence query "why do patients relapse on anti-PD-1 therapy"
 
@@ -283,7 +283,7 @@ def show(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """Show one claim with all its fields and its neighbouring sentences.
+    """Show one claim with all its fields and its neighbours.
 
     Example: evidence show wong2017-2.1-26
     """
@@ -331,7 +331,7 @@ def refs(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """The citation index: every reference number with the claims that cite it.
+    """The citation index: reference numbers and their claims.
 
     Example: evidence refs 45      (every claim citing [45])
 
@@ -363,7 +363,7 @@ def entities(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """The entity catalogue, or one entity with every claim that mentions it.
+    """The entity catalogue, or one entity and its claims.
 
     Example: evidence entities Keytruda
     """
@@ -407,7 +407,7 @@ def approvals(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """Every regulatory approval the chapter states, with the claims and refs behind it.
+    """Regulatory approvals the chapter states, with refs.
 
     Example: evidence approvals --drug nivolumab
 
@@ -433,7 +433,7 @@ def approvals(
 
 @command()
 def resistance(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
-    """Resistance mechanisms the chapter describes, with players, claims, refs and counter-strategies.
+    """Resistance mechanisms, players and counter-strategies.
 
     Example: evidence resistance -f json
 
@@ -468,7 +468,7 @@ def _refs_label(refs: list[int]) -> str:
 
 @command()
 def biomarkers(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
-    """Predictive biomarkers with the numbers the chapter reports and their caveats.
+    """Predictive biomarkers with their numbers and caveats.
 
     Example: evidence biomarkers -f markdown
     """
@@ -493,7 +493,7 @@ def regimens(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """Combination regimens with a rationale chain in which every link is a cited claim.
+    """Combination regimens with a cited rationale chain.
 
     Example: evidence regimens --against pdl1_upregulation
 
@@ -544,7 +544,7 @@ def batch(
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Run many lookups in one process: one query per line, plain text or JSON.
+    """Run many lookups from a file or stdin; JSON lines out.
 
     Example: printf 'TIM-3 ligands\\n{"id": "q2", "query": "approval", "entity": "Keytruda"}\\n' | evidence batch -
 
