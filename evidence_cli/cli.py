@@ -135,9 +135,13 @@ def ingest(
     out = paths.claims_output_path(claims)
     tagger = None
     if not no_tag:
+        from evidence_cli.render.table import StderrProgress
         from evidence_cli.tagging import tag_claims
 
-        tagger = tag_claims
+        bar = StderrProgress("tagging claims")
+
+        def tagger(claims_to_tag: list[dict]) -> None:
+            tag_claims(claims_to_tag, progress=bar)
     report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=None,
                               snapshot_dir=paths.index_dir(index_dir))
     if dry_run:
@@ -231,7 +235,15 @@ def emit_records(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], 
 def open_index(claims: Path | None, index_dir: Path | None):
     from evidence_cli import index, paths
 
-    return index.open_index(paths.claims_path(claims), paths.index_dir(index_dir), note=lambda m: err(f"note: {m}"))
+    def progress(done: int, total: int) -> None:  # only imports rich when an index is actually being built
+        from evidence_cli.render.table import StderrProgress
+
+        if not hasattr(progress, "bar"):
+            progress.bar = StderrProgress("building the index")  # type: ignore[attr-defined]
+        progress.bar(done, total)  # type: ignore[attr-defined]
+
+    return index.open_index(paths.claims_path(claims), paths.index_dir(index_dir), note=lambda m: err(f"note: {m}"),
+                            progress=progress)
 
 
 @command()

@@ -171,8 +171,8 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 text=c["text"],
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
-            if progress and pos % 500 == 0:
-                progress(pos, len(claims))
+            if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
+                progress(pos + 1, len(claims))
         writer.commit()
     except BaseException:
         writer.cancel()

@@ -269,11 +269,14 @@ def _inside_citation(text: str, pos: int) -> bool:
 
 # --------------------------------------------------------------------------- the tagger
 
-def tag_claims(claims: list[dict]) -> None:
-    """Annotate claims in place: entities, hedging, kind, tier, numbers."""
+def tag_claims(claims: list[dict], progress=None) -> None:
+    """Annotate claims in place: entities, hedging, kind, tier, numbers. ``progress(done, total)`` is called
+    every 500 claims and at the end."""
     nlp = pipeline()
     texts = [c["text"] for c in claims]
-    for claim, doc in zip(claims, nlp.pipe(texts, batch_size=256), strict=True):
+    for i, (claim, doc) in enumerate(zip(claims, nlp.pipe(texts, batch_size=256), strict=True), 1):
+        if progress and (i % 500 == 0 or i == len(claims)):
+            progress(i, len(claims))
         hedge = hedging(claim["text"])
         kind = claim_kind(claim["text"], claim["section"], claim.get("kind", "text"), hedge)
         claim["kind"] = kind

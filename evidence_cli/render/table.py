@@ -111,3 +111,37 @@ def tree(label: str, children: list) -> None:
 
 def note(message: str) -> None:
     Console(stderr=True, highlight=False).print(Text(message, style="dim"))
+
+
+class StderrProgress:
+    """A progress bar on stderr for long work, shown only when stderr is a terminal and the work is large."""
+
+    def __init__(self, description: str, minimum: int = 2000) -> None:
+        self.description = description
+        self.minimum = minimum
+        self._progress = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.minimum:
+            return
+        if self._progress is None:
+            import sys
+
+            if not sys.stderr.isatty():
+                self.minimum = 10**18  # never again
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=total)
+        self._progress.update(self._task, completed=done)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
