@@ -399,17 +399,48 @@ def entities(
     emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}{drug}): {len(rows)} claim(s)")
 
 
+def _load_data(claims: Path | None) -> dict:
+    from evidence_cli import paths, store
+
+    return store.load_claims(paths.claims_path(claims))
+
+
+def _nonempty(name: str, value: str | None) -> None:
+    if value is not None and not value.strip():
+        raise UsageError(f"{name} needs a value; leave the option out to see everything")
+
+
 def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], title: str, empty: str,
-               tree=None) -> None:
-    """Views: JSON/JSONL/TSV/markdown for scripts and notes; a table (or tree) in the terminal."""
+               data: dict, section: str, tree=None) -> None:
+    """Views: JSON/JSONL/TSV for scripts; markdown as in `export` (quotes, hedges, inferences); a table or a
+    tree in the terminal."""
     if not rows:
         err(empty)
         raise typer.Exit(EXIT_NO_RESULTS)
-    public = [{k: v for k, v in r.items() if k != "statements"} for r in rows]
+    public = [{k: v for k, v in r.items() if not k.endswith("_shown")} for r in rows]
     if fmt is Format.table and tree is not None:
         tree(rows)
+    elif fmt is Format.markdown:
+        sys.stdout.write(_markdown_summary(data, {section: public}, title))
+    elif fmt is Format.table:
+        emit_records(rows, fmt, columns, title)
     else:
-        emit_records(public, fmt, columns, title)
+        emit_records(public if fmt is not Format.tsv else rows, fmt, columns, title)
+
+
+def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None) -> str:
+    from evidence_cli.render.markdown import export_markdown
+
+    docs = data["documents"]
+    source = docs[0] if len(docs) == 1 else {"title": ", ".join(d.get("title", d["id"]) for d in docs)}
+    stamp = "the claims file"
+    if claims_file is not None:
+        stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
+    return export_markdown(title, source, sections, {c["id"]: c for c in data["claims"]}, stamp)
+
+
+def _hedge_mark(cues: list[str]) -> str:
+    return f"  [hedged: {', '.join(cues)}]" if cues else ""
 
 
 @command()
@@ -429,7 +460,9 @@ def approvals(
     """
     from evidence_cli.views.domain import approvals as view
 
-    rows = view(_load_claims(claims), drug=drug)
+    _nonempty("--drug", drug)
+    data = _load_data(claims)
+    rows = view(data["claims"], drug=drug)
     for r in rows:
         r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
         r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
@@ -437,10 +470,11 @@ def approvals(
                                   f"{', '.join(r['context_from'])}" if r["context_refs"] else ""))
         r["regulator_shown"] = (r["regulator"] or "not stated") + (
             f" (inferred from {r['regulator_inferred_from']})" if r.get("regulator_inferred_from") else "")
-    _emit_view(rows, fmt, [("kind", "kind"), ("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),
-                           ("regulator_shown", "regulator"), ("claims", "claims"), ("refs_shown", "refs")],
+    _emit_view(rows, fmt, [("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),
+                           ("regulator_shown", "regulator"), ("refs_shown", "refs"), ("claims", "claims"),
+                           ("text", "statement")],
                "approvals stated in the chapter", f"no approval of {drug!r} is stated in the corpus" if drug
-               else "no approvals found")
+               else "no approvals found", data, "approvals")
 
 
 @command()
@@ -454,22 +488,27 @@ def resistance(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
     """
     from evidence_cli.views.domain import resistance as view
 
-    rows = view(_load_claims(claims))
+    data = _load_data(claims)
+    rows = view(data["claims"])
     for r in rows:
         r["players_shown"] = ", ".join(p["label"] for p in r["players"])
-        r["type_shown"] = r["type"] + ("" if r["type_basis"] == "stated" else " (inferred)")
-        r["strategy_claims"] = [s["claim"] for s in r["strategies"]] or ["none in the corpus"]
+        r["type_shown"] = r["type"] + {"stated": "", "section heading": " (section heading)"}.get(
+            r["type_basis"], " (inferred by the tool)")
+        r["strategy_claims_shown"] = [s["claim"] for s in r["strategies"]] or ["none in the corpus"]
     _emit_view(rows, fmt, [("name", "mechanism"), ("type_shown", "type"), ("players_shown", "players"),
-                           ("claims", "claims"), ("refs", "refs"), ("strategy_claims", "counter-strategy claims")],
-               "resistance mechanisms", "no resistance mechanisms found", tree=_resistance_tree)
+                           ("claims", "claims"), ("hedged_claims", "hedged claims"), ("refs", "refs"),
+                           ("strategy_claims_shown", "counter-strategy claims")],
+               "resistance mechanisms", "no resistance mechanisms found", data, "resistance", tree=_resistance_tree)
 
 
 def _resistance_tree(rows: list[dict]) -> None:
     from evidence_cli.render.table import tree
 
     for r in rows:
-        children = [(f"{c['id']}  {c['text']}  {_refs_label(c['refs'])}", []) for c in r["statements"]]
-        strategies = [f"{s['claim']}  {s['text']}  {_refs_label(s['refs'])}" for s in r["strategies"]]
+        children = [(f"{c['id']}  {c['text']}  {_refs_label(c['refs'])}{_hedge_mark(c['hedging']['cues'])}", [])
+                    for c in r["statements"]]
+        strategies = [f"{s['claim']}  {s['text']}  {_refs_label(s['refs'])}{_hedge_mark(s['hedge_cues'])}"
+                      for s in r["strategies"]]
         children.append(("counter-strategies", strategies or ["none in the corpus"]))
         tree(f"{r['name']} — {r['type_shown']}; players: {r['players_shown'] or 'none named'}", children)
 
@@ -486,13 +525,31 @@ def biomarkers(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
     """
     from evidence_cli.views.domain import biomarkers as view
 
-    rows = view(_load_claims(claims))
+    data = _load_data(claims)
+    rows = view(data["claims"])
     for r in rows:
-        r["numbers_shown"] = "; ".join(f"{n['text']} ({n['claim']})" for n in r["numbers"]) or "none reported"
-        r["caveat_claims"] = [c["claim"] for c in r["caveats"]]
-    _emit_view(rows, fmt, [("name", "biomarker"), ("numbers_shown", "numbers"), ("claims", "claims"),
-                           ("refs", "refs"), ("caveat_claims", "caveats")],
-               "predictive biomarkers", "no biomarkers found")
+        by_id = {c["id"]: c for c in r["statements"]}
+        r["numbers_shown"] = "\n".join(f"{n['text']}: {by_id[n['claim']]['text']} ({n['claim']})"
+                                       for n in r["numbers"]) or "none reported"
+        r["caveats_shown"] = "\n".join(f"{c['text']} ({c['claim']})" for c in r["caveats"]) or "none"
+    _emit_view(rows, fmt, [("name", "biomarker"), ("numbers_shown", "numbers (with the sentence reporting them)"),
+                           ("caveats_shown", "caveats"), ("refs", "refs"), ("claims", "claims")],
+               "predictive biomarkers", "no biomarkers found", data, "biomarkers", tree=_biomarker_tree)
+
+
+def _biomarker_tree(rows: list[dict]) -> None:
+    from evidence_cli.render.table import tree
+
+    for r in rows:
+        by_id = {c["id"]: c for c in r["statements"]}
+        numbered = list(dict.fromkeys(n["claim"] for n in r["numbers"]))
+        reported = [f"{', '.join(n['text'] for n in r['numbers'] if n['claim'] == cid)} — {cid}  "
+                    f"{by_id[cid]['text']}  {_refs_label(by_id[cid]['refs'])}"
+                    f"{_hedge_mark(by_id[cid]['hedging']['cues'])}" for cid in numbered]
+        caveats = [f"{c['claim']}  {c['text']}  {_refs_label(c['refs'])}"
+                   f"{_hedge_mark(by_id[c['claim']]['hedging']['cues'])}" for c in r["caveats"]]
+        tree(f"{r['name']} — {len(r['claims'])} claims, refs {_refs_label(r['refs'])}",
+             [("numbers reported", reported or ["none reported"]), ("caveats", caveats or ["none stated"])])
 
 
 @command()
@@ -515,17 +572,21 @@ def regimens(
     from evidence_cli.views.domain import mechanism_rules
     from evidence_cli.views.domain import regimens as view
 
+    _nonempty("--with", with_drug)
     known = [m["id"] for m in mechanism_rules()["mechanisms"]]
-    if against and against not in known:
+    if against is not None and against not in known:
         raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(known)}")
-    rows = view(_load_claims(claims), against=against, with_drug=with_drug)
+    data = _load_data(claims)
+    rows = view(data["claims"], against=against, with_drug=with_drug)
     for r in rows:
         r["agents_shown"] = " + ".join(r["agents"])
+        r["inference_shown"] = r.get("inference", "")
     _emit_view(rows, fmt, [("agents_shown", "regimen"), ("basis", "basis"), ("tier", "tier"),
-                           ("against", "against"), ("claims", "claims"), ("refs", "refs")],
+                           ("hedged", "hedged"), ("against", "against"), ("claims", "claims"), ("refs", "refs"),
+                           ("inference_shown", "inference")],
                "combination regimens", "no regimen in the corpus matches" + (
                    f" --against {against}" if against else "") + (f" --with {with_drug}" if with_drug else ""),
-               tree=_regimen_tree)
+               data, "regimens", tree=_regimen_tree)
 
 
 def _regimen_tree(rows: list[dict]) -> None:
@@ -533,8 +594,8 @@ def _regimen_tree(rows: list[dict]) -> None:
 
     for r in rows:
         label = f"{' + '.join(r['agents'])} — {r['basis']}, {r['tier']}" + (" (hedged)" if r["hedged"] else "")
-        links = [f"{x['claim']}  {x['text']}  {_refs_label(x['refs'])}" + ("  [hedged]" if x["hedged"] else "")
-                 + f"  ← {x['role']}" for x in r["rationale"]]
+        links = [f"{x['claim']}  {x['text']}  {_refs_label(x['refs'])}{_hedge_mark(x['hedge_cues'])}"
+                 f"  ← {x['role']}" for x in r["rationale"]]
         if r.get("inference"):
             links.append(r["inference"])
         if r.get("numbers"):

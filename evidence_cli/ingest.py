@@ -60,7 +60,7 @@ def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
 
 def _add_context_refs(claims: list[dict]) -> None:
     """A sentence with no citation of its own gets, as context, the refs of the nearest cited sentence in its
-    paragraph: the preceding one if any, else the following one. Never merged into ``refs``."""
+    paragraph (the preceding one when two are as near). Never merged into ``refs``."""
     by_para: dict[tuple[str, int], list[dict]] = {}
     for c in claims:
         if c["kind"] == "text":
@@ -69,9 +69,8 @@ def _add_context_refs(claims: list[dict]) -> None:
         for i, c in enumerate(para):
             if c["refs"] or c["author_year"]:
                 continue
-            before = [p for p in para[:i] if p["refs"]]
-            after = [p for p in para[i + 1 :] if p["refs"]]
-            source = before[-1] if before else (after[0] if after else None)
+            cited = [(abs(j - i), j > i, p) for j, p in enumerate(para) if p["refs"]]
+            source = min(cited, key=lambda t: (t[0], t[1]))[2] if cited else None
             if source is not None:
                 c["context_refs"] = list(source["refs"])
                 c["context_from"] = [source["id"]]

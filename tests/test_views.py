@@ -35,9 +35,9 @@ def test_approvals_row_by_row(chapter_claims, by_id):
         ("drug_approval", ["nivolumab"], "non-small cell lung cancer", None, "FDA", ["wong2017-2.2-23"], [], ctx),
         ("drug_approval", ["pembrolizumab"], "melanoma", None, "FDA", ["wong2017-2.2-23"], [], ctx),
         ("drug_approval", ["pembrolizumab"], "non-small cell lung cancer", None, "FDA", ["wong2017-2.2-23"], [], ctx),
-        ("drug_approval", ["nivolumab"], "renal cell carcinoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
-        ("drug_approval", ["nivolumab"], "Hodgkin’s lymphoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
-        ("drug_approval", ["nivolumab", "ipilimumab"], "melanoma", None, "FDA", ["wong2017-2.2-24"], [], ctx),
+        ("drug_approval", ["nivolumab"], "renal cell carcinoma", None, "FDA", ["wong2017-2.2-24"], [], [31, 32]),
+        ("drug_approval", ["nivolumab"], "Hodgkin’s lymphoma", None, "FDA", ["wong2017-2.2-24"], [], [31, 32]),
+        ("drug_approval", ["nivolumab", "ipilimumab"], "melanoma", None, "FDA", ["wong2017-2.2-24"], [], [31, 32]),
         ("drug_approval", ["atezolizumab"], "urothelial carcinoma", 2016, "FDA", ["wong2017-2.3-15"], [], [37]),
         ("companion_diagnostic", ["atezolizumab"], "bladder cancer", None, "FDA",
          ["wong2017-2.3-14", "wong2017-2.4-12"], [38], []),
@@ -60,15 +60,21 @@ def test_resistance_row_by_row(chapter_claims, by_id):
     rows = _rows(chapter_claims, domain.resistance)
     got = {r["mechanism"]: (r["type"], r["type_basis"], [p["id"] for p in r["players"]], r["refs"],
                             [s["claim"] for s in r["strategies"]]) for r in rows}
-    assert got["pdl1_upregulation"] == ("adaptive", "stated", ["IFNG", "CD274", "CD80"], [36, 43],
+    # "Adaptive immune resistance" is the heading of section 2.5, where these are described
+    assert got["pdl1_upregulation"] == ("adaptive", "section heading", ["IFNG", "CD274", "CD80"], [36, 43],
                                         ["wong2017-2.6-08"])
-    assert got["tim3_upregulation"][:4] == ("adaptive", "stated", ["HAVCR2"], [45])
+    assert got["tim3_upregulation"][:4] == ("adaptive", "section heading", ["HAVCR2"], [45])
     assert got["tim3_upregulation"][4] == ["wong2017-2.5-17", "wong2017-2.6-09"]
     assert got["mhc_loss"] == ("acquired", "stated", ["MHC", "B2M"], [46], [])
     mhc = next(r for r in rows if r["mechanism"] == "mhc_loss")
     assert mhc["claims"] == ["wong2017-2.5-20", "wong2017-2.5-21", "wong2017-2.5-22"]
     assert mhc["no_strategy_note"] == "the chapter proposes no counter-strategy for this mechanism"
-    assert got["insufficient_infiltration"][0] == "inherent"
+    # no claim calls it inherent: the tool infers it from "prerequisite" and says so
+    assert got["insufficient_infiltration"][:2] == ("inherent", "inferred by the tool from the wording of these claims")
+    infiltration = next(r for r in rows if r["mechanism"] == "insufficient_infiltration")
+    assert infiltration["type_claims"] == ["wong2017-2.6-11"]
+    # "acquired resistance" is said in 2.5-20 itself
+    assert mhc["type_claims"] == ["wong2017-2.5-20", "wong2017-2.5-22"]
     assert all(_refs_on_claims(r, by_id) for r in rows)
 
 
@@ -78,7 +84,13 @@ def test_biomarkers_numbers_and_caveats(chapter_claims):
     assert rows["ido_expression"]["refs"] == [41]
     assert "≥5%" in [n["text"] for n in rows["pdl1_expression"]["numbers"]]
     assert "wong2017-2.4-14" in [c["claim"] for c in rows["pdl1_expression"]["caveats"]]
-    assert rows["mismatch_repair"]["refs"] == [42]
+    mmr = rows["mutational_load+mismatch_repair"]  # discussed in the same paragraph: one row
+    assert mmr["name"] == "mutational load / mismatch repair"
+    assert mmr["refs"] == [27, 28, 42]
+    assert [n["text"] for n in mmr["numbers"]] == ["1 in 33"]
+    assert [c["claim"] for c in rows["ido_expression"]["caveats"]] == ["wong2017-2.4-29"]
+    cd8 = rows["cd8_infiltration"]
+    assert {"wong2017-2.4-18", "wong2017-2.4-19", "wong2017-2.4-21"} <= set(cd8["claims"]) and cd8["refs"] == [40]
 
 
 def test_regimens_basis_chain_and_order(chapter_claims, by_id):

@@ -178,7 +178,8 @@ def resistance(claims: list[dict]) -> list[dict]:
             "claims": [c["id"] for c in described], "refs": _refs_of(described),
             "hedged_claims": [c["id"] for c in described if (c.get("hedging") or {}).get("level", "none") != "none"],
             "strategies": [{"claim": c["id"], "text": c["text"], "refs": list(c.get("refs") or []),
-                            "hedged": (c.get("hedging") or {}).get("level", "none") != "none"} for c in strategies],
+                            "hedged": (c.get("hedging") or {}).get("level", "none") != "none",
+                            "hedge_cues": list((c.get("hedging") or {}).get("cues") or [])} for c in strategies],
             "no_strategy_note": None if strategies else "the chapter proposes no counter-strategy for this mechanism",
             "statements": [claim_row(c) for c in described],
         })
@@ -186,10 +187,23 @@ def resistance(claims: list[dict]) -> list[dict]:
 
 
 def _mechanism_type(rule: dict, matched: list[dict], cues: dict) -> tuple[str, str, list[str]]:
-    for mtype in ("acquired", "adaptive", "inherent"):
-        said = [c["id"] for c in matched if re.search(cues[mtype], c["text"], re.IGNORECASE)]
+    """The type and how it is known: a claim says the word, the section heading says it, or the tool infers it
+    from wording cues (and says which claims)."""
+    types = ("acquired", "adaptive", "inherent")
+    for mtype in types:
+        said = [c["id"] for c in matched if re.search(rf"\b{mtype}\b", c["text"], re.IGNORECASE)]
         if said:
             return mtype, "stated", said
+    for mtype in types:
+        # only a heading about that kind of resistance ("Adaptive immune resistance"), not e.g. "Strategies to
+        # counteract adaptive resistance", which names the topic of the strategies, not of each mechanism
+        under = [c["id"] for c in matched if re.match(rf"{mtype}\b.*resistance", c.get("section_title", ""), re.I)]
+        if under:
+            return mtype, "section heading", under
+    for mtype in types:
+        cued = [c["id"] for c in matched if re.search(cues[mtype], c["text"], re.IGNORECASE)]
+        if cued:
+            return mtype, "inferred by the tool from the wording of these claims", cued
     return rule["default_type"], "inferred by the tool (no claim names the type)", []
 
 
@@ -200,23 +214,32 @@ _CAVEAT = re.compile(r"\bhowever\b|not sufficient|variabilit|challenging|not bee
 
 
 def biomarkers(claims: list[dict]) -> list[dict]:
-    """Each biomarker entity with the claims about it, the numbers they report and their caveats."""
+    """Each biomarker with the claims about it, the numbers they report and their caveats.
+
+    In a section about biomarkers, a biomarker's claims are the whole paragraphs that discuss it (the data and
+    the caveats around a mention belong to it); elsewhere, only sentences that mention it and report numbers or
+    are about biomarkers. Biomarkers discussed in exactly the same claims are one row."""
     lex = lexicon()
-    rows = []
+    live = _live(claims)
+    rows: list[dict] = []
     for e in lex.values():
         if e.type != "biomarker":
             continue
-        gene = e.extra.get("gene")
-        about = []
-        for c in _live(claims):
-            ids = {x["id"] for x in c.get("entities") or []}
-            in_biomarker_section = "biomarker" in c.get("section_title", "").lower()
-            if e.id in ids or (gene and gene in ids and in_biomarker_section and c.get("kind") == "biomarker"):
-                about.append(c)
+        related = {e.id, *e.extra.get("related", [])}
+        mentions = [c for c in live if related & {x["id"] for x in c.get("entities") or []}]
+        paragraphs = {(c["section"], c.get("paragraph")) for c in mentions
+                      if "biomarker" in c.get("section_title", "").lower() and e.id in _ids(c)}
+        about = [c for c in live if (c["section"], c.get("paragraph")) in paragraphs
+                 or (c in mentions and e.id in _ids(c) and (c.get("numbers") or c.get("kind") == "biomarker"))]
         if not about:
             continue
+        same = next((r for r in rows if r["claims"] == [c["id"] for c in about]), None)
+        if same is not None:
+            same["name"] += f" / {e.label}"
+            same["biomarker"] += f"+{e.id}"
+            continue
         rows.append({
-            "biomarker": e.id, "name": e.label, "gene": gene,
+            "biomarker": e.id, "name": e.label, "gene": e.extra.get("gene"),
             "claims": [c["id"] for c in about], "refs": _refs_of(about),
             "numbers": [{"text": n["text"], "kind": n["kind"], "claim": c["id"]} for c in about
                         for n in c.get("numbers") or [] if n["kind"] != "year"],
@@ -225,6 +248,10 @@ def biomarkers(claims: list[dict]) -> list[dict]:
             "statements": [claim_row(c) for c in about],
         })
     return rows
+
+
+def _ids(claim: dict) -> set[str]:
+    return {x["id"] for x in claim.get("entities") or []}
 
 
 # --------------------------------------------------------------------------- regimens
@@ -283,7 +310,7 @@ def _arms(claim: dict) -> list[dict]:
                 if end <= e["start"] < stop:
                     examples.append(e["id"])
                     used.add(e["start"])
-        arms.append({"agent": label, "examples": examples, "at": start})
+        arms.append({"agent": label, "examples": examples, "at": start, "_start_text": start, "_end_text": end})
     m = _CO_BLOCKADE.search(text)
     if m:
         for name in m.groups():
@@ -301,6 +328,18 @@ def _arms(claim: dict) -> list[dict]:
         else:
             arms.append({"agent": "drug", "examples": [e["id"]], "at": e["start"], "_end": e["end"]})
     arms.sort(key=lambda a: a["at"])
+    # "treatments like chemotherapy and radiation": examples of one kind of agent, so one arm ("X or Y")
+    merged: list[dict] = []
+    for a in arms:
+        prev = merged[-1] if merged else None
+        if (prev and prev["agent"] != "drug" and a["agent"] != "drug" and "_end_text" in prev
+                and re.fullmatch(r"\s*(?:and|or)\s*", text[prev["_end_text"]: a["at"]])
+                and re.search(r"(?:like|such as)\s*$", text[: prev["_start_text"]])):
+            prev["agent"] = f"{prev['agent']} or {a['agent']}"
+            prev["_end_text"] = a.get("_end_text", prev["_end_text"])
+            continue
+        merged.append(a)
+    arms = merged
     out = []
     for a in arms:
         name = " or ".join(a["examples"]) if a["agent"] == "drug" else a["agent"]
@@ -385,8 +424,8 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
         from evidence_cli.lexicon import find_entity
 
         e = find_entity(with_drug)
-        name = e.id if e else with_drug.lower()
-        rows = [r for r in rows if any(name in a for a in r["agents"])]
+        wanted = {with_drug.casefold()} | ({e.id.casefold(), e.label.casefold()} if e else set())
+        rows = [r for r in rows if any(w in a.casefold() for w in wanted for a in r["agents"])]
     from evidence_cli.tagging import tier_rank
 
     rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
@@ -395,7 +434,8 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
 
 def _link(claim: dict, role: str) -> dict:
     return {"role": role, "claim": claim["id"], "text": claim["text"], "refs": list(claim.get("refs") or []),
-            "hedged": (claim.get("hedging") or {}).get("level", "none") != "none"}
+            "hedged": (claim.get("hedging") or {}).get("level", "none") != "none",
+            "hedge_cues": list((claim.get("hedging") or {}).get("cues") or [])}
 
 
 def _best_tier(chain: list[dict]) -> str:
