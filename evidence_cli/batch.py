@@ -46,7 +46,7 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
     """A plain-text query, or a JSON object {"id", "query", "limit", "ref", "entity", "section", "kind"}.
     The id defaults to the line number. Raises LineError with the id to echo."""
     text = line.strip()
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         return BatchQuery(id=lineno, query=text, limit=default_limit)
     try:
         obj = json.loads(text)
@@ -75,14 +75,24 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
     )
 
 
-def run_batch(lines: Iterable[str], handle, default_limit: int = 5) -> Iterator[dict]:
-    """Yield one result per non-blank input line, in order: {"id", "query", "hits"} or {"id", "error"}."""
+def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> Iterator[dict]:
+    """Yield one result per non-blank input line, in order: {"id", "query", "hits"} (plus "corrections" when a
+    misspelt name was corrected) or {"id", "error"}. Lines may be bytes: a line that is not UTF-8 is an error
+    of its own."""
     from evidence_cli import index
     from evidence_cli.search import KINDS, AliasMatcher, plan_query
     from evidence_cli.views.catalog import claim_row
 
     matcher = AliasMatcher(handle.aliases)
-    for lineno, line in enumerate(lines, 1):
+    for lineno, raw in enumerate(lines, 1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield {"id": lineno, "error": f"line {lineno}: not valid UTF-8"}
+                continue
+        else:
+            line = raw
         if not line.strip():
             continue
         try:
@@ -95,7 +105,10 @@ def run_batch(lines: Iterable[str], handle, default_limit: int = 5) -> Iterator[
                 raise LineError(q.id, f"unknown kind {bad[0]!r}; choose from {', '.join(KINDS)}")
             hits = [{k: v for k, v in claim_row(h).items() if not k.startswith("_")}
                     for h in index.run_query(handle, plan, limit=q.limit, highlight=False)]
-            yield {"id": q.id, "query": q.query, "hits": hits}
+            result = {"id": q.id, "query": q.query, "hits": hits}
+            if plan.corrections:
+                result["corrections"] = plan.corrections
+            yield result
         except LineError as exc:
             yield {"id": exc.qid, "error": str(exc)}
         except EvidenceError as exc:

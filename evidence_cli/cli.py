@@ -613,7 +613,8 @@ class BatchFormat(StrEnum):
 def batch(
     source: Annotated[str, typer.Argument(help="File with one query per line, or - for stdin.")] = "-",
     fmt: Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format.")] = BatchFormat.jsonl,
-    limit: LimitOpt = 5,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
+                                       help="Hits per query, unless a JSON line sets its own limit.")] = 5,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
@@ -629,10 +630,10 @@ def batch(
     from evidence_cli.render import machine
 
     if source == "-":
-        stream = sys.stdin
+        stream = sys.stdin.buffer
     else:
         try:
-            stream = open(source, encoding="utf-8")  # noqa: SIM115 - closed below
+            stream = open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise NotFoundError(
                 f"{source}: cannot read ({exc.strerror}); pass a file of queries or - for stdin"
@@ -641,7 +642,7 @@ def batch(
     total = failed = 0
     results = []
     try:
-        for result in run_batch(_decoded(stream, source), handle, default_limit=limit):
+        for result in run_batch(stream, handle, default_limit=limit):
             total += 1
             failed += "error" in result
             if fmt is BatchFormat.jsonl:
@@ -654,26 +655,21 @@ def batch(
                          "text": h["text"], "error": ""} for i, h in enumerate(result.get("hits", []))]
                 if "error" in result:
                     rows = [{"query_id": result["id"], "error": result["error"]}]
+                elif not rows:  # a query without hits still gets its line
+                    rows = [{"query_id": result["id"], "query": result["query"], "rank": 0}]
                 for row in rows:
                     machine.write_tsv([row], ["query_id", "query", "rank", "claim", "refs", "context_refs", "hedged",
                                               "text", "error"], header=False)
             else:
                 results.append(result)
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
     if fmt is BatchFormat.json:
         machine.write_json(results)
     err(f"batch: {total} queries, {total - failed} ran, {failed} failed")
     if failed:
         raise typer.Exit(EXIT_ERROR)
-
-
-def _decoded(stream, name: str):
-    try:
-        yield from stream
-    except UnicodeDecodeError:
-        raise UsageError(f"{name}: not valid UTF-8; convert the query file to UTF-8") from None
 
 
 class Topic(StrEnum):
@@ -714,6 +710,8 @@ def export(
     if not (query_text or topic or claim_ids):
         raise UsageError("say what to export: --query TEXT, --topic approvals|resistance|regimens|biomarkers|all, "
                          "or --claim-id ID")
+    if output is not None and str(output) == "-":
+        output = None  # "-o -" is stdout, as usual
     if output is not None and output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to overwrite it, or choose another --output")
     claims_file = paths.claims_path(claims)
@@ -737,6 +735,9 @@ def export(
         if plan.empty:
             raise UsageError("the query has nothing to search for")
         sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
+        if not sections["query"]["rows"] and not (topic or claim_ids):
+            err(f"no claims match {query_text!r}; nothing exported")
+            raise typer.Exit(EXIT_NO_RESULTS)
         titles.append(query_text)
     if topic:
         wanted = [t.value for t in Topic if t is not Topic.all] if topic is Topic.all else [topic.value]

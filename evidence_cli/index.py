@@ -78,6 +78,7 @@ def write_snapshot(index_root: Path, yaml_text: str, data: dict) -> None:
     from evidence_cli.store import atomic_write_text
 
     try:
+        index_root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(_snapshot_path(index_root, text_digest(yaml_text)),
                           json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     except Exception:

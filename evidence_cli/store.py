@@ -340,8 +340,9 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename: all or nothing."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(Problem(str(path), None, f"folder {folder} does not exist; create it or choose another path"))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise DataError(Problem(str(path), None, f"cannot write here: {exc.strerror}")) from None

@@ -57,7 +57,7 @@ def test_batch_bad_lines_do_not_stop_the_run(idx):
     assert out[1] == {"id": "x", "error": "limit must be a whole number from 1 to 1000"}
     assert out[2]["id"] == "y" and "unknown entity 'NOPE'" in out[2]["error"]
     assert out[3] == {"id": "z", "error": "unknown field(s) colour; use entity, id, kind, limit, query, ref, section"}
-    assert out[4] == {"id": 5, "error": "nothing to search for: give a query or a filter"}  # plain text, no words
+    assert out[4] == {"id": 5, "error": "line 5: a JSON line must be an object with a \"query\""}
     assert out[5]["id"] == 6 and out[5]["hits"]
     assert result.stderr.endswith("batch: 6 queries, 1 ran, 5 failed\n")
 
@@ -70,7 +70,8 @@ def test_batch_file_empty_input_and_formats(idx, tmp_path):
     assert [len(r["hits"]) for r in parsed] == [3, 0]
     tsv = batch(idx, str(f), "-f", "tsv").stdout.splitlines()
     assert tsv[0].split("\t")[:4] == ["query_id", "query", "rank", "claim"]
-    assert len(tsv) == 4
+    assert len(tsv) == 5  # header, three hits, and the query without hits (rank 0)
+    assert tsv[4].split("\t")[:3] == ["2", "xylophone", "0"]
     empty = batch(idx, "-", input="")
     assert (empty.exit_code, empty.stdout) == (0, "")
     assert empty.stderr.endswith("batch: 0 queries, 0 ran, 0 failed\n")
@@ -138,3 +139,22 @@ def test_export_query_and_refusals(tmp_path):
     assert nothing.exit_code == 2 and "say what to export" in nothing.stderr
     bad_id = _export("--claim-id", "nope")
     assert bad_id.exit_code == 2 and "no claim 'nope'" in bad_id.stderr
+
+
+def test_batch_reports_corrections_and_bad_utf8_per_line(idx):
+    result = runner.invoke(app, ["batch", "-", "--claims", CLAIMS, "--index-dir", idx],
+                           input=b"pembrolizumb\n\xff\xfe\nTIM-3\n")
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["corrections"] == {"pembrolizumb": "pembrolizumab"}
+    assert out[1] == {"id": 2, "error": "line 2: not valid UTF-8"}
+    assert out[2]["hits"] and result.exit_code == 2
+
+
+def test_export_to_stdout_dash_and_missing_folder(tmp_path):
+    dash = _export("--topic", "approvals", "-o", "-")
+    assert dash.exit_code == 0 and dash.stdout.startswith("# Evidence summary: approvals")
+    missing = _export("--topic", "approvals", "-o", str(tmp_path / "no" / "such" / "x.md"))
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+    assert not (tmp_path / "no").exists()
+    none = _export("--query", "xylophone")
+    assert none.exit_code == 1 and none.stdout == ""

@@ -150,7 +150,9 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
             lines.append(f'  m{i}["{_mermaid_label(m["name"])}"]')
             for s in m["strategies"]:
                 sid = s["claim"].replace(".", "_").replace("-", "_")
-                lines.append(f'  m{i} --> {sid}["{s["claim"]}"]')
+                lines.append(f'  m{i} --> {sid}["strategy stated in {s["claim"]}"]')
+            if not m["strategies"]:
+                lines.append(f'  m{i} --> none{i}["no counter-strategy in the chapter"]')
             for j, r in enumerate(sections["regimens"]):
                 if m["mechanism"] in r["against"]:
                     lines.append(f'  m{i} -.-> r{j}["{_mermaid_label(" + ".join(r["agents"]))} ({r["basis"]})"]')
