@@ -205,7 +205,8 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     excluded = {eid for a, _, eid in spans if _EXCLUDING.search(text_without_fields[max(0, a - 14):a])}
     plan.entities = list(dict.fromkeys(eid for _, _, eid in spans if eid not in excluded))
     # the words of a recognised name still count as words ("PD-L1 expression" also looks for "expression")
-    alias_words = [w for a, b, _ in spans for w in re.findall(r"[^\W\d_]{4,}", _strip_anti(text_without_fields[a:b]))]
+    alias_words = [w for a, b, eid in spans if eid not in excluded
+                   for w in re.findall(r"[^\W\d_]{4,}", _strip_anti(text_without_fields[a:b]))]
     for word in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", rest) + alias_words:
         low = word.casefold()
         if low in QUESTION_WORDS:
