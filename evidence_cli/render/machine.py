@@ -39,7 +39,7 @@ def _cell(value: object) -> str:
 def write_tsv(records: list[dict], columns: list[str], out: TextIO | None = None, header: bool = True) -> None:
     """Tab-separated with a header row; lists joined with commas."""
     out = out or sys.stdout
-    if header:
-        out.write("\t".join(columns) + "\n")
+    if header:  # display-only keys ("regulator_shown") are named as what they show ("regulator")
+        out.write("\t".join(c.removesuffix("_shown") for c in columns) + "\n")
     for record in records:
         out.write("\t".join(_cell(record.get(c)) for c in columns) + "\n")
