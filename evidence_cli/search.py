@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from evidence_cli.errors import UsageError
 
-FIELDS = ("ref", "entity", "section", "kind", "tier")
 KINDS = ("approval", "trial_result", "mechanism", "biomarker", "resistance", "strategy", "background",
          "open_question", "figure", "keywords")
 _FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier):(\"[^\"]*\"|\S+)", re.IGNORECASE)

@@ -34,9 +34,6 @@ def console() -> Console:
     return _console
 
 
-HEDGE_MARK = {"none": "", "weak": "~", "moderate": "?", "strong": "??"}
-
-
 def refs_text(record: dict) -> Text:
     """"[1, 3]" for cited claims; "no ref (context [8])" where the sentence has no marker of its own."""
     refs = record.get("refs") or []
@@ -107,10 +104,6 @@ def tree(label: str, children: list) -> None:
 
     add(root, children)
     console().print(root)
-
-
-def note(message: str) -> None:
-    Console(stderr=True, highlight=False).print(Text(message, style="dim"))
 
 
 class StderrProgress:
