@@ -180,9 +180,7 @@ LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help=
 
 
 def _load_claims(claims: Path | None) -> list[dict]:
-    from evidence_cli import paths, store
-
-    return store.load_claims(paths.claims_path(claims))["claims"]
+    return _load_data(claims)["claims"]
 
 
 def _public(row: dict) -> dict:
@@ -703,7 +701,6 @@ def export(
     Refuses to overwrite a file unless --force; writes atomically.
     """
     from evidence_cli import paths, store
-    from evidence_cli.render.markdown import export_markdown
     from evidence_cli.views import domain
     from evidence_cli.views.catalog import claim_row
 
@@ -746,10 +743,7 @@ def export(
         for name in wanted:
             sections[name] = getattr(domain, name)(all_claims)
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
-    source = data["documents"][0] if len(data["documents"]) == 1 else {"title": ", ".join(
-        d.get("title", d["id"]) for d in data["documents"])}
-    digest = hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]
-    text = export_markdown("; ".join(titles), source, sections, by_id, f"`{claims_file.name}` (sha256 {digest}…)")
+    text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
     if output is None:
         sys.stdout.write(text)
     else:
