@@ -46,6 +46,10 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
     """A plain-text query, or a JSON object {"id", "query", "limit", "ref", "entity", "section", "kind"}.
     The id defaults to the line number. Raises LineError with the id to echo."""
     text = line.strip()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise LineError(lineno, f"line {lineno}: contains characters that are not valid Unicode text") from None
     if not text.startswith(("{", "[")):
         return BatchQuery(id=lineno, query=text, limit=default_limit)
     try:
@@ -55,6 +59,11 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
     if not isinstance(obj, dict):
         raise LineError(lineno, f"line {lineno}: a JSON line must be an object with a \"query\"")
     qid = obj.get("id", lineno)
+    if isinstance(qid, str):
+        try:
+            qid.encode("utf-8")
+        except UnicodeEncodeError:
+            qid = lineno
     if not isinstance(qid, str | int) or isinstance(qid, bool):
         raise LineError(lineno, f"line {lineno}: id must be a string or a number")
     unknown = sorted(set(obj) - FIELDS)
@@ -95,8 +104,14 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
             line = raw
         if not line.strip():
             continue
+        qid: object = lineno
         try:
             q = parse_line(line, lineno, default_limit)
+            qid = q.id
+            try:
+                q.query.encode("utf-8")
+            except UnicodeEncodeError:
+                raise LineError(q.id, "query contains characters that are not valid Unicode text") from None
             plan = plan_query(q.query, matcher, refs=q.refs, entities=q.entities, sections=q.sections, kinds=q.kinds)
             if plan.empty:
                 raise LineError(q.id, "nothing to search for: give a query or a filter")
@@ -112,4 +127,6 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
         except LineError as exc:
             yield {"id": exc.qid, "error": str(exc)}
         except EvidenceError as exc:
-            yield {"id": q.id if "q" in locals() else lineno, "error": str(exc)}
+            yield {"id": qid, "error": str(exc)}
+        except Exception as exc:
+            yield {"id": qid, "error": f"could not run this line ({type(exc).__name__}); please report it"}

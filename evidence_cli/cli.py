@@ -437,8 +437,15 @@ def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path 
     return export_markdown(title, source, sections, {c["id"]: c for c in data["claims"]}, stamp)
 
 
-def _hedge_mark(cues: list[str]) -> str:
-    return f"  [hedged: {', '.join(cues)}]" if cues else ""
+def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str]) -> str:
+    """One claim in a tree: id, the exact sentence, its refs, and its hedge mark."""
+    return f"{cid}  {text}  {_refs_label(refs)}{_hedge_mark(hedged, cues)}"
+
+
+def _hedge_mark(hedged: bool, cues: list[str]) -> str:
+    if not hedged:
+        return ""
+    return f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]"
 
 
 @command()
@@ -503,9 +510,9 @@ def _resistance_tree(rows: list[dict]) -> None:
     from evidence_cli.render.table import tree
 
     for r in rows:
-        children = [(f"{c['id']}  {c['text']}  {_refs_label(c['refs'])}{_hedge_mark(c['hedging']['cues'])}", [])
+        children = [(_claim_line(c["id"], c["text"], c["refs"], c["hedged"], c["hedging"]["cues"]), [])
                     for c in r["statements"]]
-        strategies = [f"{s['claim']}  {s['text']}  {_refs_label(s['refs'])}{_hedge_mark(s['hedge_cues'])}"
+        strategies = [_claim_line(s["claim"], s["text"], s["refs"], s["hedged"], s["hedge_cues"])
                       for s in r["strategies"]]
         children.append(("counter-strategies", strategies or ["none in the corpus"]))
         tree(f"{r['name']} — {r['type_shown']}; players: {r['players_shown'] or 'none named'}", children)
@@ -541,11 +548,11 @@ def _biomarker_tree(rows: list[dict]) -> None:
     for r in rows:
         by_id = {c["id"]: c for c in r["statements"]}
         numbered = list(dict.fromkeys(n["claim"] for n in r["numbers"]))
-        reported = [f"{', '.join(n['text'] for n in r['numbers'] if n['claim'] == cid)} — {cid}  "
-                    f"{by_id[cid]['text']}  {_refs_label(by_id[cid]['refs'])}"
-                    f"{_hedge_mark(by_id[cid]['hedging']['cues'])}" for cid in numbered]
-        caveats = [f"{c['claim']}  {c['text']}  {_refs_label(c['refs'])}"
-                   f"{_hedge_mark(by_id[c['claim']]['hedging']['cues'])}" for c in r["caveats"]]
+        reported = [f"{', '.join(n['text'] for n in r['numbers'] if n['claim'] == cid)} — "
+                    + _claim_line(cid, by_id[cid]["text"], by_id[cid]["refs"], by_id[cid]["hedged"],
+                                  by_id[cid]["hedging"]["cues"]) for cid in numbered]
+        caveats = [_claim_line(c["claim"], c["text"], c["refs"], by_id[c["claim"]]["hedged"],
+                               by_id[c["claim"]]["hedging"]["cues"]) for c in r["caveats"]]
         tree(f"{r['name']} — {len(r['claims'])} claims, refs {_refs_label(r['refs'])}",
              [("numbers reported", reported or ["none reported"]), ("caveats", caveats or ["none stated"])])
 
@@ -592,8 +599,8 @@ def _regimen_tree(rows: list[dict]) -> None:
 
     for r in rows:
         label = f"{' + '.join(r['agents'])} — {r['basis']}, {r['tier']}" + (" (hedged)" if r["hedged"] else "")
-        links = [f"{x['claim']}  {x['text']}  {_refs_label(x['refs'])}{_hedge_mark(x['hedge_cues'])}"
-                 f"  ← {x['role']}" for x in r["rationale"]]
+        links = [_claim_line(x["claim"], x["text"], x["refs"], x["hedged"], x["hedge_cues"]) + f"  ← {x['role']}"
+                 for x in r["rationale"]]
         if r.get("inference"):
             links.append(r["inference"])
         if r.get("numbers"):

@@ -49,7 +49,8 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
     if memo_file is not None and memo_file.is_file():
         try:
             memo = json.loads(memo_file.read_text(encoding="utf-8"))
-            if memo.get(key, [None])[:3] == stamp:
+            memo = memo if isinstance(memo, dict) else {}
+            if isinstance(memo.get(key), list) and memo[key][:3] == stamp and len(memo[key]) == 4:
                 return memo[key][3]
         except (OSError, ValueError, TypeError, IndexError):
             memo = {}

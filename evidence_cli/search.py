@@ -182,7 +182,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         key, value = m.group(1).lower(), m.group(2).strip('"')
         if key in ("ref", "refs"):
             for part in value.split(","):
-                if not part.isdigit() or int(part) < 1:
+                if not (part.isascii() and part.isdigit()) or int(part) < 1:
                     raise UsageError(f"ref:{value} — a reference number is a positive whole number, e.g. ref:45")
                 plan.refs.append(int(part))
         elif key == "entity":

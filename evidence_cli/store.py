@@ -28,7 +28,7 @@ GENERATED = (
     "id", "doc", "section", "section_title", "paragraph", "kind", "figure", "text", "refs", "author_year",
     "context_refs", "context_from", "span", "entities", "hedging", "tier", "numbers",
 )
-BOOKKEEPING = ("ingest_hash", "curated_fields")
+BOOKKEEPING = ("ingest_hash", "curated_fields", "orphaned")
 _ALIAS_LIKE = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\]}]+")
 
 

@@ -107,7 +107,8 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
     if "resistance" in sections:
         out.append("## Resistance mechanisms\n")
         for m in sections["resistance"]:
-            type_note = "" if m["type_basis"] == "stated" else " — type inferred by the tool"
+            type_note = {"stated": "", "section heading": " — type from the section heading"}.get(
+                m["type_basis"], " — type inferred by the tool")
             out.append(f"### {escape(m['name'])} ({m['type']}{type_note})\n")
             out.append("Players: " + (", ".join(escape(p["label"]) for p in m["players"]) or "none named") + "\n")
             for row in m["statements"]:
@@ -165,7 +166,8 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
     out.append("## Citation index\n")
     out.append("The chapter's bibliography is not part of the corpus: references are given by number only.\n")
     by_ref: dict[int, list[str]] = {}
-    for cid in sorted(used, key=lambda x: list(claims_by_id).index(x)):
+    position = {cid: i for i, cid in enumerate(claims_by_id)}
+    for cid in sorted(used, key=position.__getitem__):
         for ref in claims_by_id[cid].get("refs") or []:
             by_ref.setdefault(ref, []).append(cid)
     rows = [[f"[{ref}]", _ids(ids)] for ref, ids in sorted(by_ref.items())]

@@ -24,8 +24,11 @@ def _live(claims: list[dict]) -> list[dict]:
 
 
 def _ents(claim: dict, etype: str) -> list[dict]:
+    """Mentions of one entity type, with their spans (mentions without a span, as a hand edit may leave them,
+    are placed at the start)."""
     lex = lexicon()
-    return [e for e in claim.get("entities") or [] if e["id"] in lex and lex[e["id"]].type == etype]
+    return [{"start": 0, "end": 0, **e} for e in claim.get("entities") or []
+            if e["id"] in lex and lex[e["id"]].type == etype]
 
 
 def _drug_info(inn: str) -> dict:
@@ -55,8 +58,9 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
             continue
         text = c["text"]
         drugs = _ents(c, "drug")
-        cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e["start"]])]
-        year = next((n["value"] for n in c.get("numbers") or [] if n["kind"] == "year"), None)
+        cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e.get("start", 0)])]
+        years = _unique(n.get("value") for n in c.get("numbers") or [] if n["kind"] == "year" and n.get("value"))
+        year = years[0] if len(years) == 1 else None  # several years in one sentence: not guessed per indication
         regulator, regulator_from = ("FDA", None) if _FDA.search(text) else _regulator_nearby(claims, i)
         combo = _COMBO.search(text)
         what = (combo.start("what"), combo.end("what")) if combo else (-1, -1)
@@ -354,7 +358,7 @@ def _is_combination(arms: list[dict]) -> bool:
     checkpoint = {n for n in names if n in CHECKPOINT_CLASSES or (not n[0].isupper() and n in _drug_names(arms))}
     other = names - checkpoint
     specific = checkpoint - {GENERIC}
-    return len(specific) >= 2 or (bool(other) and bool(checkpoint)) or (len(other) >= 2 and bool(checkpoint))
+    return len(specific) >= 2 or (bool(other) and bool(checkpoint))
 
 
 def _drug_names(arms: list[dict]) -> set[str]:
@@ -401,11 +405,12 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
             row["numbers"] = _unique(row["numbers"] + [n["text"] for x in chain for n in x.get("numbers") or []
                                                        if n["kind"] != "year"])
             row["tier"] = _best_tier([by_id[x] for x in row["claims"]])
+            row["hedged"] = row["hedged"] or any(_hedged(x) for x in chain)
+            row["against"] = _unique(row["against"] + [m["mechanism"] for m in linked])
             continue
         row = {
             "agents": agents, "basis": basis, "against": [m["mechanism"] for m in linked],
-            "tier": _best_tier(chain), "hedged": any((x.get("hedging") or {}).get("level", "none") != "none"
-                                                     for x in chain),
+            "tier": _best_tier(chain), "hedged": any(_hedged(x) for x in chain),
             "claims": [x["id"] for x in chain], "refs": _refs_of(chain),
             "rationale": [_link(x, "regimen statement") for x in chain]
             + [_link(by_id[m_claim], f"mechanism it counters: {m['name']}") for m in linked
@@ -430,6 +435,10 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
 
     rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
     return rows
+
+
+def _hedged(claim: dict) -> bool:
+    return (claim.get("hedging") or {}).get("level", "none") != "none"
 
 
 def _link(claim: dict, role: str) -> dict:
