@@ -158,6 +158,8 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
     writer = ix.writer(limitmb=256, procs=2, multisegment=True) if len(claims) > 5000 else ix.writer(limitmb=256)
     try:
         for pos, c in enumerate(claims):
+            if c.get("orphaned"):
+                continue  # kept in the file for its hand edits, but its sentence is not in the source
             ents = [e["id"] for e in c.get("entities") or []]
             # a biomarker such as "IDO expression" also counts as a mention of its gene (IDO1)
             ents += [lex[e].extra["gene"] for e in ents if e in lex and "gene" in lex[e].extra]

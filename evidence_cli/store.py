@@ -369,27 +369,50 @@ def fingerprint(claim: dict, skip: set[str] | frozenset[str] = frozenset()) -> s
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
+# Fields that always come from the source text: a claim quotes the source, so a hand edit of these is not kept
+# (ingest says so); the rest (kind, refs, entities, hedging, tier, numbers, author_year) may be curated.
+FROM_SOURCE = frozenset(("id", "doc", "section", "section_title", "paragraph", "figure", "text", "span",
+                         "context_refs", "context_from"))
+
+
 def merge_curation(new_claims: list[dict], old_claims: list[dict]) -> tuple[list[dict], list[str]]:
     """Carry a person's edits from ``old_claims`` onto freshly generated ``new_claims``.
 
-    A field is a person's edit when it is listed in the old claim's ``curated_fields``, or when the old claim no
-    longer matches its ``ingest_hash`` and the field differs from the fresh value. Fields a person added are kept.
-    Old claims that carry edits but are no longer produced by ingest are kept, marked ``orphaned: true``.
-    Returns the merged claims and human-readable notes on what was kept.
+    An old claim belongs to the new claim with the same sentence (document and text), wherever it now stands;
+    failing that, to the new claim with its id whose sentence is new (a hand-edited text). A field is a person's
+    edit when it is listed in ``curated_fields``, or when the old claim no longer matches its ``ingest_hash`` and
+    the field differs from the fresh value; fields from the source text are never taken from the old claim.
+    Fields a person added are kept. Old claims with edits whose sentence is gone are kept, ``orphaned: true``.
+    Returns the merged claims and human-readable notes.
     """
-    old_by_id = {c["id"]: c for c in old_claims if isinstance(c, dict) and "id" in c}
+    olds = [c for c in old_claims if isinstance(c, dict) and "id" in c]
+    by_text: dict[tuple, dict] = {}
+    for c in olds:
+        by_text.setdefault((c.get("doc"), c.get("text")), c)
+    by_id = {c["id"]: c for c in olds}
+    new_texts = {(n["doc"], n["text"]) for n in new_claims}
+    used: set[int] = set()
     notes: list[str] = []
     merged: list[dict] = []
-    produced = set()
     for new in new_claims:
-        produced.add(new["id"])
-        old = old_by_id.get(new["id"])
+        old = by_text.get((new["doc"], new["text"]))
+        if old is None:
+            candidate = by_id.get(new["id"])
+            if candidate is not None and (candidate.get("doc"), candidate.get("text")) not in new_texts:
+                old = candidate
+        if old is not None and id(old) in used:
+            old = None
         curated: set[str] = set()
         extra: dict = {}
         if old is not None:
+            used.add(id(old))
             curated = {f for f in old.get("curated_fields") or [] if f in old}
             if old.get("ingest_hash") != fingerprint(old, curated):
-                curated |= {k for k in GENERATED if k in old and old[k] != new.get(k) and k != "id"}
+                curated |= {k for k in GENERATED if k in old and old[k] != new.get(k)}
+            dropped = sorted(curated & FROM_SOURCE)
+            if dropped and old.get("text") != new["text"]:
+                notes.append(f"{new['id']}: hand edits to {', '.join(dropped)} not kept: claims quote the source")
+            curated -= FROM_SOURCE
             extra = {k: v for k, v in old.items() if k not in GENERATED and k not in BOOKKEEPING}
         out = dict(new)
         out["ingest_hash"] = fingerprint(new, curated)
@@ -402,13 +425,18 @@ def merge_curation(new_claims: list[dict], old_claims: list[dict]) -> tuple[list
         if extra:
             notes.append(f"{new['id']}: kept added {', '.join(sorted(extra))}")
         merged.append(out)
-    for old in old_claims:
-        if not isinstance(old, dict) or old.get("id") in produced:
+    taken_ids = {m["id"] for m in merged}
+    for old in olds:
+        if id(old) in used:
             continue
         has_edits = old.get("curated_fields") or any(k not in GENERATED and k not in BOOKKEEPING for k in old)
-        if has_edits or old.get("ingest_hash") != fingerprint(old):
+        if has_edits or old.get("ingest_hash") != fingerprint(old, set(old.get("curated_fields") or [])):
             kept = dict(old)
+            if kept["id"] in taken_ids:
+                kept["id"] = f"{kept['id']}-orphan"
+            taken_ids.add(kept["id"])
             kept["orphaned"] = True
             merged.append(kept)
-            notes.append(f"{old['id']}: no longer in the source but edited by hand; kept, marked orphaned")
+            notes.append(f"{old['id']}: its sentence is no longer in the source but it was edited by hand; "
+                         f"kept as {kept['id']}, marked orphaned")
     return merged, notes

@@ -214,3 +214,50 @@ def test_ingest_snapshot_equals_the_yaml(tmp_path):
     _, text = ingest([STYLES], out, snapshot_dir=tmp_path / "idx")
     snap = _snapshot_path(tmp_path / "idx", text_digest(text))
     assert json.loads(snap.read_text(encoding="utf-8")) == yaml.safe_load(text)
+
+
+def test_edits_follow_their_sentence_when_the_source_shifts(tmp_path):
+    """Inserting a sentence renumbers the claims after it; edits must stay on their own sentence, and the
+    sentence that takes over the old id must keep its own refs."""
+    src = tmp_path / "doc.txt"
+    src.write_text(STYLES.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "claims.yaml"
+    ingest([src], out)
+    target_text = "The next sentence cites a mixed group [11–12, 14]."
+
+    def edit(data):
+        claim = next(c for c in data["claims"] if c["text"] == target_text)
+        claim["note"] = "checked"
+        claim["kind"] = "strategy"
+
+    _edit(out, edit)
+    src.write_text(src.read_text(encoding="utf-8").replace("Patients were enrolled", "Relapse is common. Patients "
+                                                             "were enrolled"), encoding="utf-8")
+    report, _ = ingest([src], out)
+    claims = {c["text"]: c for c in store.load_claims(out)["claims"]}
+    moved = claims[target_text]
+    assert (moved["id"], moved["note"], moved["kind"], moved["refs"]) == ("doc-1-07", "checked", "strategy",
+                                                                         [11, 12, 14])
+    assert claims["A citation may follow the full stop. [10]"]["refs"] == [10]
+    assert "note" not in claims["A citation may follow the full stop. [10]"]
+    assert not any(c.get("orphaned") for c in claims.values())
+    assert "doc-1-07: kept edited kind" in report.notes
+
+
+def test_a_deleted_sentence_with_edits_is_kept_orphaned_and_hidden(tmp_path):
+    from evidence_cli.views.catalog import citation_index
+
+    src = tmp_path / "doc.txt"
+    src.write_text(STYLES.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "claims.yaml"
+    ingest([src], out)
+    _edit(out, lambda data: data["claims"][-2].update(note="keep me"))  # "Tumour responses ... [2]."
+    src.write_text(src.read_text(encoding="utf-8").replace(
+        "Tumour responses were durable in most patients, i.e. lasting more than 6 months [2]. An\n", "An\n"),
+        encoding="utf-8")
+    report, _ = ingest([src], out)
+    claims = store.load_claims(out)["claims"]
+    orphan = next(c for c in claims if c.get("orphaned"))
+    assert orphan["note"] == "keep me" and orphan["refs"] == [2]
+    assert 2 not in [row["ref"] for row in citation_index(claims)]
+    assert any("marked orphaned" in n for n in report.notes)

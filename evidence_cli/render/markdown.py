@@ -25,7 +25,12 @@ def escape(text: str) -> str:
 
 def claim_quote(row: dict) -> str:
     hedge = row.get("hedging") or {}
-    mark = f" *(hedged: {', '.join(hedge.get('cues', []))})*" if hedge.get("level", "none") != "none" else ""
+    cues = ", ".join(hedge.get("cues") or [])
+    mark = (f" *(hedged: {cues})*" if cues else " *(hedged)*") if hedge.get("level", "none") != "none" else ""
+    if row.get("curated_fields"):
+        mark += f" *(edited by hand: {', '.join(row['curated_fields'])})*"
+    if row.get("orphaned"):
+        mark += " *(no longer in the source)*"
     return f"> {escape(row['text'])}\n>\n> — `{row['id']}` (§{row['section']}), {refs_note(row)}{mark}\n"
 
 

@@ -52,9 +52,14 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
     text = Text(record["text"])
     for a, b in highlights:
         text.stylize("bold yellow", a, b)
+    if record.get("orphaned"):
+        text.append("  [not in the source any more: kept for its hand edits]", style="red")
+    if record.get("curated_fields"):
+        text.append(f"  [edited by hand: {', '.join(record['curated_fields'])}]", style="magenta")
     hedge = (record.get("hedging") or {}).get("level", "none")
     if hedge != "none":
-        text.append(f"  [hedged: {', '.join(record['hedging']['cues'])}]", style="magenta")
+        cues = record["hedging"].get("cues") or []
+        text.append(f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]", style="magenta")
     return text
 
 

@@ -27,6 +27,10 @@ def claim_row(c: dict) -> dict:
         "entities": list(dict.fromkeys(e["id"] for e in c.get("entities") or [])),
         "claims": [c["id"]],
     }
+    if c.get("curated_fields"):
+        row["curated_fields"] = list(c["curated_fields"])  # shown: these values are a person's, not the tool's
+    if c.get("orphaned"):
+        row["orphaned"] = True  # shown: the sentence is no longer in the source
     if "score" in c:
         row["score"] = c["score"]
     if c.get("_highlights"):
@@ -45,9 +49,14 @@ def entity_record(e: LexEntry, count: int) -> dict:
     return rec
 
 
+def _in_source(claims: list[dict]) -> list[dict]:
+    """Claims whose sentence is in the source (orphaned hand-edited claims are kept in the file, not shown)."""
+    return [c for c in claims if not c.get("orphaned")]
+
+
 def entity_catalogue(claims: list[dict]) -> list[dict]:
     counts: dict[str, int] = defaultdict(int)
-    for c in claims:
+    for c in _in_source(claims):
         for eid in {e["id"] for e in c.get("entities") or []}:
             counts[eid] += 1
     return [entity_record(e, counts.get(e.id, 0)) for e in lexicon().values()]
@@ -57,28 +66,28 @@ def entity_detail(name: str, claims: list[dict]) -> tuple[dict, list[dict]]:
     e = find_entity(name)
     if e is None:
         raise NotFoundError(f"no entity called {name!r}; list them with `evidence entities`")
-    mentioned = [claim_row(c) for c in claims if any(x["id"] == e.id for x in c.get("entities") or [])]
+    mentioned = [claim_row(c) for c in _in_source(claims) if any(x["id"] == e.id for x in c.get("entities") or [])]
     return entity_record(e, len(mentioned)), mentioned
 
 
 def citation_index(claims: list[dict]) -> list[dict]:
     """Every reference number with the claims that print it."""
     by_ref: dict[int, list[str]] = defaultdict(list)
-    for c in claims:
+    for c in _in_source(claims):
         for r in c.get("refs") or []:
             by_ref[r].append(c["id"])
     return [{"ref": r, "refs": [r], "claims": ids, "claim_count": len(ids)} for r, ids in sorted(by_ref.items())]
 
 
 def claims_citing(ref: int, claims: list[dict]) -> list[dict]:
-    return [claim_row(c) for c in claims if ref in (c.get("refs") or [])]
+    return [claim_row(c) for c in _in_source(claims) if ref in (c.get("refs") or [])]
 
 
 def single_source(claims: list[dict]) -> list[dict]:
     """Claims whose support is one reference number; ``sole`` when no other claim cites that reference."""
     index = {row["ref"]: row["claim_count"] for row in citation_index(claims)}
     out = []
-    for c in claims:
+    for c in _in_source(claims):
         refs = c.get("refs") or []
         if len(refs) == 1:
             row = claim_row(c)
