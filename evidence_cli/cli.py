@@ -353,6 +353,9 @@ def refs(
     all_claims = _load_claims(claims)
     if single_source:
         rows = single(all_claims)
+        if not rows:
+            err("no claim rests on a single reference number")
+            raise typer.Exit(EXIT_NO_RESULTS)
         emit_claims(rows, fmt, "claims resting on a single reference number")
         return
     if number is not None:
@@ -362,7 +365,11 @@ def refs(
             raise typer.Exit(EXIT_NO_RESULTS)
         emit_claims(rows, fmt, f"claims citing [{number}]")
         return
-    emit_records(citation_index(all_claims), fmt, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
+    index_rows = citation_index(all_claims)
+    if not index_rows:
+        err("no claim prints a reference number")
+        raise typer.Exit(EXIT_NO_RESULTS)
+    emit_records(index_rows, fmt, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
                  "citation index (bibliography not in the corpus: numbers only)")
 
 
@@ -387,6 +394,9 @@ def entities(
                                  ("claim_count", "claims")], f"{len(rows)} entities")
         return
     record, rows = entity_detail(name, all_claims)
+    if not rows:
+        err(f"{record['label']} ({record['id']}) is in the lexicon, but no claim mentions it")
+        raise typer.Exit(EXIT_NO_RESULTS)
     if fmt is Format.json:
         machine.write_json({**record, "claims": [r["id"] for r in rows], "refs": sorted({x for r in rows for x in
                                                                                          r["refs"]}),
@@ -473,6 +483,7 @@ def approvals(
         r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
             "none in sentence" + (f"; context {', '.join(map(str, r['context_refs']))} from "
                                   f"{', '.join(r['context_from'])}" if r["context_refs"] else ""))
+        r["drug"] += _hedge_mark(r["hedged"], r["hedge_cues"])
         r["regulator_shown"] = (r["regulator"] or "not stated") + (
             f" (inferred from {r['regulator_inferred_from']})" if r.get("regulator_inferred_from") else "")
     _emit_view(rows, fmt, [("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),

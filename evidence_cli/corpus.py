@@ -236,6 +236,10 @@ def segment(raw: str, meta: DocMeta) -> list[Sentence]:
         stripped = body.strip()
         lead = line_start + (len(body) - len(body.lstrip()))
         kind = _classify(stripped, meta)
+        numbered = _HEADING.match(stripped) if kind == "heading" else None
+        if numbered and (int(numbered.group(1).split(".")[0]) >= 100
+                         or (prev_line and not gap and prev_line[-1:] not in _TERMINAL)):
+            kind = "text"  # "2011. Pembrolizumab was ..." wrapped mid-sentence is not a section heading
         if caption is not None:
             if kind == "blank":
                 flush_caption()
@@ -281,6 +285,7 @@ def segment(raw: str, meta: DocMeta) -> list[Sentence]:
         prev_line, gap = stripped, False
     flush_caption()
     flush()
+    sentences.sort(key=lambda s: s.start)  # document order (a caption is finished before its paragraph)
     return sentences
 
 

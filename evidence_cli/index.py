@@ -21,7 +21,8 @@ from pathlib import Path
 from evidence_cli.errors import IndexError_
 
 INDEX_SCHEMA_VERSION = 4
-KEEP_OLD = 2  # older index folders kept for processes that still read them
+KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
+STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
 
 
@@ -233,7 +234,7 @@ def open_index(
             # another process finished the same build first: theirs is complete, ours is discarded
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _prune(index_root, keep=final)
+    _prune(index_root, keep=final, claims_file=claims_file)
     _snapshot_path(index_root, digest).unlink(missing_ok=True)  # served its purpose
     handle = _try_open(final)
     if handle is None:
@@ -257,9 +258,25 @@ def _try_open(folder: Path) -> IndexHandle | None:
         return None
 
 
-def _prune(root: Path, keep: Path) -> None:
-    olds = sorted((p for p in root.glob("v*-*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
-    for p in olds[: max(0, len(olds) - KEEP_OLD)]:
+def _stamp_claims(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / "stamp.json").read_text(encoding="utf-8")).get("claims")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _prune(root: Path, keep: Path, claims_file: Path) -> None:
+    """Remove old indexes of this claims file (all but KEEP_OLD, for processes still reading them), and indexes
+    of other claims files built more than STALE_DAYS ago (a rebuild is cheap); recent ones are left alone."""
+    import time
+
+    mine = str(claims_file.resolve())
+    folders = [p for p in root.glob("v*-*") if p.is_dir() and p != keep]
+    olds = sorted((p for p in folders if _stamp_claims(p) == mine), key=lambda p: p.stat().st_mtime)
+    doomed = olds[: max(0, len(olds) - KEEP_OLD)]
+    cutoff = time.time() - STALE_DAYS * 86400
+    doomed += [p for p in folders if p not in olds and p.stat().st_mtime < cutoff]
+    for p in doomed:
         shutil.rmtree(p, ignore_errors=True)
 
 

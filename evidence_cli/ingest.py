@@ -31,9 +31,14 @@ def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
     """Claims (plain dicts, in file order) for one document's sentences."""
     claims: list[dict] = []
     counters: dict[str, int] = {}
+    used: set[str] = set()
     for s in sentences:
         if s.kind == "figure":
             cid = f"{meta.id}-fig{s.figure}"
+            n = 2
+            while cid in used:  # two captions numbered alike (a misprint): keep both, distinct
+                cid, n = f"{meta.id}-fig{s.figure}-{n}", n + 1
+            used.add(cid)
         else:
             counters[s.section] = counters.get(s.section, 0) + 1
             cid = f"{meta.id}-{section_slug(s.section)}-{counters[s.section]:02d}"
@@ -143,6 +148,12 @@ def ingest(
     claims = sorted(kept_claims + merged, key=lambda c: order.get(c["doc"], len(order)))
     data = {"schema_version": store.SCHEMA_VERSION, "documents": docs, "claims": claims}
     text = store.dump_claims(data)
+    if not store._quick_ok(data):
+        # never write a file `evidence validate` would reject: say what is wrong, and where it came from
+        problems = store.validate_text(text, str(out))[1] or [Problem(str(out), None, "invalid claims")]
+        sources_named = ", ".join(str(p) for p in sources)
+        raise DataError([Problem(str(out), None, f"not written: ingesting {sources_named} would make it invalid "
+                                 f"(check the document metadata .yaml): {p.message}") for p in problems[:5]])
     report.claims = len(merged)
     if not dry_run and text != old_text:
         store.atomic_write_text(out, text)

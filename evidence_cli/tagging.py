@@ -126,6 +126,7 @@ def hedging(text: str) -> dict:
 # --------------------------------------------------------------------------- claim kind and evidence tier
 
 _APPROVAL = re.compile(r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b", re.I)
+_NEGATED_APPROVAL = re.compile(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov", re.I)
 _OPEN = re.compile(
     r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"
     r"not been established|necessary to confirm|warrants? further investigation|will be challenging", re.I)
@@ -146,7 +147,7 @@ def claim_kind(text: str, section: str, base_kind: str, hedge: dict) -> str:
     (figure and keywords claims keep their kind)."""
     if base_kind in ("figure", "keywords"):
         return base_kind
-    if _APPROVAL.search(text):
+    if _APPROVAL.search(text) and not _NEGATED_APPROVAL.search(text):
         return "approval"
     if _OPEN.search(text):
         return "open_question"

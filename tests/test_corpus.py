@@ -200,3 +200,14 @@ def test_cleaner_never_fails_and_spans_stay_in_bounds(lines):
         assert 0 <= s.start < s.end <= len(raw)
         assert s.text == s.text.strip()
         assert s.text
+
+
+def test_a_wrapped_line_starting_with_a_year_is_not_a_heading():
+    raw = ("1. Results\n\nThe drug was first approved in\n2011. Pembrolizumab was approved later [3].\n\n"
+           "2. Discussion\n\nDone [4].\n")
+    meta = DocMeta(id="d", path="d.txt", sha256="0" * 64)
+    assert [(s.section, s.text) for s in segment(raw, meta)] == [
+        ("1", "The drug was first approved in 2011."),
+        ("1", "Pembrolizumab was approved later [3]."),
+        ("2", "Done [4]."),
+    ]

@@ -207,3 +207,64 @@ def test_any_query_text_gets_a_defined_exit_code(tmp_path, text):
     assert result.exception is None or isinstance(result.exception, SystemExit)
     if result.exit_code == 0:
         assert isinstance(json.loads(result.stdout), list)
+
+
+@pytest.mark.parametrize("text", ["ref:²", "ref:٣", "entity:", "section:", "\ud800", "kind:"])
+def test_odd_field_values_are_clean_errors_or_results(tmp_path, text):
+    result = runner.invoke(app, ["query", text, "--claims", str(CLAIMS), "--index-dir", str(tmp_path / "idx")])
+    assert result.exit_code in (0, 1, 2)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_batch_survives_lone_surrogates(tmp_path):
+    lines = '{"id": "a", "query": "\\ud800"}\n{"id": "\\ud800", "query": "TIM-3"}\nTIM-3\n'
+    result = runner.invoke(app, ["batch", "-", "--claims", str(CLAIMS), "--index-dir", str(tmp_path / "i")],
+                           input=lines)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [("error" in o) for o in out] == [True, False, False]
+    assert out[1]["id"] == 2  # an id that cannot be written out is replaced by the line number
+    assert result.exit_code == 2
+
+
+def test_damaged_digest_memo_is_ignored(tmp_path):
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    (idx / "digests.json").write_text("[]", encoding="utf-8")
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(CLAIMS), "--index-dir", str(idx), "-f", "json"])
+    assert result.exit_code == 0
+
+
+def test_ingest_never_writes_a_file_validate_would_reject(tmp_path):
+    src = tmp_path / "d.txt"
+    src.write_text("Abstract\n\nA sentence here [1].\n\nFigure 1. One.\n\nFigure 1. Two.\n", encoding="utf-8")
+    (tmp_path / "d.yaml").write_text('id: "Wong 2017"\nyear: "2017"\n', encoding="utf-8")
+    out = tmp_path / "claims.yaml"
+    bad = runner.invoke(app, ["ingest", str(src), "--claims", str(out), "--no-tag"])
+    assert bad.exit_code == 2 and not out.exists()
+    assert "would make it invalid (check the document metadata .yaml): documents[0].id" in bad.stderr
+    (tmp_path / "d.yaml").write_text("id: d\n", encoding="utf-8")
+    good = runner.invoke(app, ["ingest", str(src), "--claims", str(out), "--no-tag"])
+    assert good.exit_code == 0
+    ids = [c["id"] for c in store.load_claims(out)["claims"]]
+    assert ids == ["d-abs-01", "d-fig1", "d-fig1-2"]
+    assert runner.invoke(app, ["validate", "--claims", str(out)]).exit_code == 0
+
+
+def test_negated_and_hedged_approvals(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import approvals
+
+    src = tmp_path / "d.txt"
+    src.write_text("1. Approvals\n\nAtezolizumab has not been approved for melanoma by the FDA. Durvalumab might "
+                   "be approved for urothelial carcinoma. Nivolumab was FDA approved for melanoma in 2014 and for "
+                   "non-small cell lung cancer in 2015.\n", encoding="utf-8")
+    out = tmp_path / "claims.yaml"
+    ingest([src], out, tag=tag_claims)
+    rows = approvals(store.load_claims(out)["claims"])
+    got = [(r["drugs"], r["indication"], r["year"], r["regulator"], r["hedged"]) for r in rows]
+    assert got == [
+        (["durvalumab"], "urothelial carcinoma", None, None, True),
+        (["nivolumab"], "melanoma", None, "FDA", False),
+        (["nivolumab"], "non-small cell lung cancer", None, "FDA", False),
+    ]

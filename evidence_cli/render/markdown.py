@@ -101,6 +101,8 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
         rows = []
         for r in sections["approvals"]:
             what = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
+            if r.get("hedged"):
+                what += f" (hedged: {', '.join(r['hedge_cues'])})" if r["hedge_cues"] else " (hedged)"
             reg = (r["regulator"] or "not stated") + (f" (inferred from `{r['regulator_inferred_from']}`)"
                                                       if r.get("regulator_inferred_from") else "")
             refs = _refs(r["refs"]) if r["refs"] else (

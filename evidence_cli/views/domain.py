@@ -74,6 +74,7 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
 
         subjects = _unique(e["id"] for e in drugs if not in_combo(e))
         base = {"kind": "drug_approval", "year": year, "regulator": regulator, "claims": [c["id"]],
+                "hedged": _hedged(c), "hedge_cues": list((c.get("hedging") or {}).get("cues") or []),
                 "refs": list(c.get("refs") or []), "context_refs": list(c.get("context_refs") or []),
                 "context_from": list(c.get("context_from") or []), "text": text}
         if regulator_from:
@@ -107,7 +108,7 @@ def _regulator_nearby(claims: list[dict], i: int) -> tuple[str | None, str | Non
     c = claims[i]
     for prev in reversed(claims[max(0, i - 3) : i]):
         same = prev["section"] == c["section"] and prev.get("paragraph") == c.get("paragraph")
-        if same and prev.get("kind") == "approval" and _FDA.search(prev["text"]):
+        if same and prev.get("kind") == "approval" and _FDA.search(prev["text"]) and not _hedged(prev):
             return "FDA", prev["id"]
     return None, None
 
@@ -128,6 +129,8 @@ def _companion_diagnostics(claims: list[dict]) -> list[dict]:
             "indication": ", ".join(_unique(_label(e["id"]) for c in cs for e in _ents(c, "cancer"))),
             "year": None,
             "regulator": "FDA" if any(_FDA.search(c["text"]) for c in cs) else None,
+            "hedged": any(_hedged(c) for c in cs),
+            "hedge_cues": _unique(q for c in cs for q in (c.get("hedging") or {}).get("cues") or []),
             "claims": [c["id"] for c in cs], "refs": _refs_of(cs), "context_refs": [], "context_from": [],
             "text": " ".join(c["text"] for c in cs),
         })
