@@ -266,7 +266,7 @@ def query(
     PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
     """
     from evidence_cli import index as idx
-    from evidence_cli.search import KINDS, AliasMatcher, plan_query
+    from evidence_cli.search import KINDS, TIERS, AliasMatcher, plan_query
     from evidence_cli.views.catalog import claim_row
 
     handle = open_index(claims, index_dir)
@@ -277,6 +277,9 @@ def query(
     unknown = [k for k in plan.kinds if k not in KINDS]
     if unknown:
         raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
+    unknown = [t for t in plan.tiers if t not in TIERS]
+    if unknown:
+        raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
     rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]

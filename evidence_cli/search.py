@@ -14,6 +14,19 @@ from dataclasses import dataclass, field
 
 from evidence_cli.errors import UsageError
 
+# Evidence tiers, strongest first (tagging.tier_rank orders by this).
+TIERS = (
+    "regulatory_approval",
+    "randomized_phase3",
+    "phase2",
+    "phase1",
+    "clinical_trial",
+    "clinical_observational",
+    "preclinical_animal",
+    "in_vitro",
+    "hypothesis",
+    "review_statement",
+)
 KINDS = ("approval", "trial_result", "mechanism", "biomarker", "resistance", "strategy", "background",
          "open_question", "figure", "keywords")
 _FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier):(\"[^\"]*\"|\S+)", re.IGNORECASE)

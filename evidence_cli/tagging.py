@@ -16,6 +16,7 @@ from functools import cache
 
 from evidence_cli.errors import DataError, Problem
 from evidence_cli.lexicon import lexicon
+from evidence_cli.search import TIERS  # one list of tiers, shared with the query checks
 
 # --------------------------------------------------------------------------- spaCy pipeline
 
@@ -166,19 +167,7 @@ def claim_kind(text: str, section: str, base_kind: str, hedge: dict) -> str:
     return "background"
 
 
-# Evidence tiers, strongest first; `tier_rank` orders them.
-TIERS = (
-    "regulatory_approval",
-    "randomized_phase3",
-    "phase2",
-    "phase1",
-    "clinical_trial",
-    "clinical_observational",
-    "preclinical_animal",
-    "in_vitro",
-    "hypothesis",
-    "review_statement",
-)
+
 _TIER_RULES: tuple[tuple[str, str], ...] = (
     (r"\brandomi[sz]ed phase III\b|\bphase III\b", "randomized_phase3"),
     (r"\bphase II\b", "phase2"),
