@@ -20,9 +20,10 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 4
+INDEX_SCHEMA_VERSION = 5
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
+NEAR_BOOST = 0.3  # weight of a query word found only in a neighbouring sentence
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
 
 
@@ -117,6 +118,8 @@ def _schema():
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
         text=TEXT(analyzer=analyzer, phrase=True),
+        # the neighbouring sentences of the same paragraph: a weak signal for passage-level matches
+        near=TEXT(analyzer=analyzer, phrase=False),
         data=STORED,
     )
 
@@ -125,6 +128,14 @@ DISPLAY_FIELDS = (
     "id", "doc", "section", "section_title", "paragraph", "kind", "tier", "text", "refs", "author_year",
     "context_refs", "context_from", "hedging", "entities", "numbers", "curated_fields", "orphaned",
 )
+
+
+def _neighbour_text(claims: list[dict], pos: int) -> str:
+    here = claims[pos]
+    near = [claims[j]["text"] for j in (pos - 1, pos + 1) if 0 <= j < len(claims)
+            and claims[j].get("doc") == here.get("doc") and claims[j].get("section") == here.get("section")
+            and claims[j].get("paragraph") == here.get("paragraph")]
+    return " ".join(near)
 
 
 def display_record(claim: dict) -> dict:
@@ -174,6 +185,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
+                near=_neighbour_text(claims, pos),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
@@ -297,6 +309,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         stems = [s for s in stems if s not in common]  # words in most claims rank little and cost a lot
     for s in stems:
         should.append(Q.Term("text", s))
+        should.append(Q.Term("near", s, boost=NEAR_BOOST))
     for eid in plan.entities:
         should.append(Q.Term("entity", eid.lower(), boost=1.5))
     filters = []
