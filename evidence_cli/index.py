@@ -23,7 +23,8 @@ from evidence_cli.errors import IndexError_
 INDEX_SCHEMA_VERSION = 5
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
-NEAR_BOOST = 0.3  # weight of a query word found only in a neighbouring sentence
+NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
+RERANK_POOL = 50  # best hits re-ranked with the neighbouring sentences
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
 
 
@@ -118,8 +119,8 @@ def _schema():
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
         text=TEXT(analyzer=analyzer, phrase=True),
-        # the neighbouring sentences of the same paragraph: a weak signal for passage-level matches
-        near=TEXT(analyzer=analyzer, phrase=False),
+        # stems of the neighbouring sentences of the same paragraph, for re-ranking (stored, not indexed)
+        near=STORED,
         data=STORED,
     )
 
@@ -166,6 +167,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
     claims = data["claims"]
     target.mkdir(parents=True)
     ix = windex.create_in(str(target), _schema())
+    analyzer = ix.schema["text"].analyzer
     # two processes for large corpora (2 cores here); one is faster below a few thousand claims
     writer = ix.writer(limitmb=256, procs=2, multisegment=True) if len(claims) > 5000 else ix.writer(limitmb=256)
     try:
@@ -185,7 +187,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
-                near=_neighbour_text(claims, pos),
+                near=" ".join(sorted({t.text for t in analyzer(_neighbour_text(claims, pos))})),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
@@ -309,7 +311,6 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         stems = [s for s in stems if s not in common]  # words in most claims rank little and cost a lot
     for s in stems:
         should.append(Q.Term("text", s))
-        should.append(Q.Term("near", s, boost=NEAR_BOOST))
     for eid in plan.entities:
         should.append(Q.Term("entity", eid.lower(), boost=1.5))
     filters = []
@@ -328,10 +329,22 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     if filters:
         main = Q.And([main, *filters]) if should else Q.And(filters)
     hits: list[dict] = []
-    results = handle.searcher.search(main, limit=limit, sortedby=None if should else "pos")  # BM25F
+    pool = max(limit, RERANK_POOL) if stems else limit
+    results = handle.searcher.search(main, limit=pool, sortedby=None if should else "pos")  # BM25F
+    ranked = []
     for hit in results:
+        score = float(hit.score) if should else None
+        if stems and score is not None:
+            # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
+            near = set(hit.get("near", "").split())
+            own = {t.text for t in analyzer(json.loads(hit["data"])["text"])} if near else set()
+            score += sum(NEAR_BOOST * handle.searcher.idf("text", s) for s in stems if s in near and s not in own)
+        ranked.append((score, hit))
+    if stems:
+        ranked.sort(key=lambda pair: -pair[0])
+    for score, hit in ranked[:limit]:
         record = json.loads(hit["data"])
-        record["score"] = round(float(hit.score), 4) if should else None  # filters alone do not rank
+        record["score"] = round(score, 4) if score is not None else None  # filters alone do not rank
         if highlight:
             record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
         hits.append(record)
