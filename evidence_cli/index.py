@@ -24,7 +24,7 @@ INDEX_SCHEMA_VERSION = 5
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
-RERANK_POOL = 50  # best hits re-ranked with the neighbouring sentences
+RERANK_POOL = 30  # best hits re-ranked with the neighbouring sentences
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
 
 
@@ -119,7 +119,7 @@ def _schema():
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
         text=TEXT(analyzer=analyzer, phrase=True),
-        # stems of the neighbouring sentences of the same paragraph, for re-ranking (stored, not indexed)
+        # stems found in the neighbouring sentences of the paragraph but not in the claim itself, for re-ranking
         near=STORED,
         data=STORED,
     )
@@ -187,7 +187,8 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
-                near=" ".join(sorted({t.text for t in analyzer(_neighbour_text(claims, pos))})),
+                near=" ".join(sorted({t.text for t in analyzer(_neighbour_text(claims, pos))}
+                                     - {t.text for t in analyzer(c["text"])})),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
@@ -330,6 +331,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         main = Q.And([main, *filters]) if should else Q.And(filters)
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
+    idf = {s: handle.searcher.idf("text", s) for s in stems}
     results = handle.searcher.search(main, limit=pool, sortedby=None if should else "pos")  # BM25F
     ranked = []
     for hit in results:
@@ -337,8 +339,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         if stems and score is not None:
             # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
             near = set(hit.get("near", "").split())
-            own = {t.text for t in analyzer(json.loads(hit["data"])["text"])} if near else set()
-            score += sum(NEAR_BOOST * handle.searcher.idf("text", s) for s in stems if s in near and s not in own)
+            score += sum(NEAR_BOOST * idf[s] for s in stems if s in near)
         ranked.append((score, hit))
     if stems:
         ranked.sort(key=lambda pair: -pair[0])
