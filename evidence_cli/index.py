@@ -331,12 +331,12 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         main = Q.And([main, *filters]) if should else Q.And(filters)
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
-    idf = {s: handle.searcher.idf("text", s) for s in stems}
-    results = handle.searcher.search(main, limit=pool, sortedby=None if should else "pos")  # BM25F
+    idf = {s: searcher.idf("text", s) for s in stems}
+    results = searcher.search(main, limit=pool, sortedby=None if should else "pos")  # BM25F
     ranked = []
     for hit in results:
         score = float(hit.score) if should else None
-        if stems and score is not None:
+        if stems:  # stems imply a scored query
             # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
             near = set(hit.get("near", "").split())
             score += sum(NEAR_BOOST * idf[s] for s in stems if s in near)
@@ -360,12 +360,3 @@ def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> 
                 spans.append((tok.startchar, tok.endchar))
     return sorted(set(spans))
 
-
-def get_claims(handle: IndexHandle, ids: list[str]) -> list[dict]:
-    """Display records for claim ids, in the given order (missing ids are skipped)."""
-    out = []
-    for cid in ids:
-        doc = handle.searcher.document(id=cid)
-        if doc is not None:
-            out.append(json.loads(doc["data"]))
-    return out

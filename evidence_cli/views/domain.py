@@ -58,7 +58,7 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
             continue
         text = c["text"]
         drugs = _ents(c, "drug")
-        cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e.get("start", 0)])]
+        cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e["start"]])]
         years = _unique(n.get("value") for n in c.get("numbers") or [] if n["kind"] == "year" and n.get("value"))
         year = years[0] if len(years) == 1 else None  # several years in one sentence: not guessed per indication
         regulator, regulator_from = ("FDA", None) if _FDA.search(text) else _regulator_nearby(claims, i)
