@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from evidence_cli.errors import IndexError_
@@ -326,30 +327,120 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         filters.append(Q.Or([Q.Term("kind", k) for k in plan.kinds]))
     if plan.tiers:
         filters.append(Q.Or([Q.Term("tier", t) for t in plan.tiers]))
-    main = Q.Or(should) if should else Q.Every()
-    if filters:
-        main = Q.And([main, *filters]) if should else Q.And(filters)
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
     idf = {s: searcher.idf("text", s) for s in stems}
-    results = searcher.search(main, limit=pool, sortedby=None if should else "pos")  # BM25F
-    ranked = []
-    for hit in results:
-        score = float(hit.score) if should else None
-        if stems:  # stems imply a scored query
-            # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
-            near = set(hit.get("near", "").split())
-            score += sum(NEAR_BOOST * idf[s] for s in stems if s in near)
-        ranked.append((score, hit))
-    if stems:
+    ranked = []  # (score, stored fields)
+    if should:
+        terms = [(t.fieldname, t.text, t.boost) for t in should]
+        allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
+        for docnum, score in top_scores(searcher, terms, pool, allowed):
+            fields = searcher.stored_fields(docnum)
+            if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
+                near = set(fields.get("near", "").split())
+                score += sum(NEAR_BOOST * idf[s] for s in stems if s in near)
+            ranked.append((score, fields))
         ranked.sort(key=lambda pair: -pair[0])
-    for score, hit in ranked[:limit]:
-        record = json.loads(hit["data"])
+    else:  # filters alone: document order
+        results = searcher.search(Q.And(filters) if filters else Q.Every(), limit=pool, sortedby="pos")
+        ranked = [(None, hit.fields()) for hit in results]
+    for score, fields in ranked[:limit]:
+        record = json.loads(fields["data"])
         record["score"] = round(score, 4) if score is not None else None  # filters alone do not rank
         if highlight:
             record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
         hits.append(record)
     return hits
+
+
+def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
+               allowed: set[int] | None = None) -> list[tuple[int, float]]:
+    """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
+    ties in document order. Scores are whoosh's BM25F sums, to the last bit of what whoosh computes per posting.
+
+    Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
+    Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
+    whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh."""
+    scores: dict[int, float] = {}
+    try:
+        for sub, offset in searcher.leaf_searchers():
+            _score_segment(searcher, sub.reader(), offset, terms, scores)
+    except (_NoFastPath, AttributeError):  # not the codec this was written for: whoosh scores every match
+        from whoosh import query as Q
+
+        matches = searcher.search(Q.Or([Q.Term(f, t, boost=b) for f, t, b in terms]), limit=None)
+        scores = {hit.docnum: hit.score for hit in matches}
+    if allowed is not None:
+        scores = {d: s for d, s in scores.items() if d in allowed}
+    if len(scores) > k:
+        import heapq
+
+        floor = heapq.nlargest(k, scores.values())[-1]
+        scores = {d: s for d, s in scores.items() if s >= floor}  # keeps every tie at the k-th score
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+
+
+class _NoFastPath(Exception):
+    pass
+
+
+@cache
+def _byte_lengths() -> list[int]:
+    """whoosh stores each field length in one byte; this is its decoding table."""
+    from whoosh.util.numeric import byte_to_length
+
+    return [byte_to_length(b) for b in range(256)]
+
+
+def _field_lengths(reader, field: str) -> bytes:
+    """The encoded length of ``field`` in every document of a segment, read in one go (whoosh reads one per call)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    if column is None or column._fixedlen != 1:
+        raise _NoFastPath
+    count = reader.doc_count_all()
+    raw = bytes(column._dbfile.get(column._basepos, min(column._count, count)))
+    return raw + bytes(count - len(raw))
+
+
+def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float]) -> None:
+    if reader.has_deletions():
+        raise _NoFastPath
+    weighting = searcher.weighting
+    get = scores.get
+    for field, text, boost in terms:
+        btext = searcher.schema[field].to_bytes(text)
+        if (field, btext) not in reader:
+            continue
+        m = reader.postings(field, btext)
+        if not all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights")):
+            raise _NoFastPath
+        scorable = searcher.schema[field].scorable
+        if scorable:
+            if not hasattr(weighting, "K1"):
+                raise _NoFastPath
+            raw = _field_lengths(reader, field)
+            length = _byte_lengths()
+            idf = searcher.idf(field, text)
+            avgfl = searcher.avg_field_length(field) or 1
+            B = weighting._field_B.get(field, weighting.B)
+            K1 = weighting.K1
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            if scorable:  # whoosh.scoring.bm25(idf, tf, fl, avgfl, B, K1), then the term's boost
+                for docnum, tf in zip(m._ids, m._weights, strict=True):
+                    s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length[raw[docnum]] / avgfl)))
+                    if boost != 1.0:
+                        s *= boost
+                    docnum += offset
+                    scores[docnum] = get(docnum, 0.0) + s
+            else:  # whoosh's WeightScorer: the term's weight
+                for docnum, tf in zip(m._ids, m._weights, strict=True):
+                    docnum += offset
+                    scores[docnum] = get(docnum, 0.0) + tf * boost
+            m._next_block()
 
 
 def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> list[tuple[int, int]]:

@@ -1,0 +1,93 @@
+"""The term-at-a-time scorer against whoosh's own BM25F, on the chapter and on a multi-segment synthetic index."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from whoosh import query as Q
+
+from evidence_cli import index, store
+from evidence_cli.paths import BUNDLED_CLAIMS
+from evidence_cli.search import AliasMatcher, plan_query
+
+QUERIES = ["TIM-3 ligands", "Keytruda approval", "why do patients relapse on anti-PD-1 therapy",
+           "IDO biomarker melanoma", "chemokines T cell trafficking", "mismatch repair mutational load",
+           "PD-L2 affinity", "ipilimumab melanoma survival"]
+
+
+def _chapter():
+    return store.load_claims(BUNDLED_CLAIMS)
+
+
+def _synthetic(n: int) -> dict:
+    """``n`` claims: the chapter's, copied into documents with their words shuffled (many exact score ties)."""
+    base = _chapter()
+    rng = random.Random(3)
+    claims, docs = [], []
+    for i in range(n):
+        src, d = base["claims"][i % len(base["claims"])], i // len(base["claims"])
+        if i % len(base["claims"]) == 0:
+            docs.append({**base["documents"][0], "id": f"syn{d}"})
+        words = src["text"].split()
+        rng.shuffle(words)
+        claims.append({**src, "id": f"syn{d}-{i}", "doc": f"syn{d}", "text": " ".join(words), "entities":
+                       [e for e in src.get("entities") or [] if e["end"] <= len(src["text"])]})
+    return {"schema_version": 1, "documents": docs, "claims": claims}
+
+
+@pytest.fixture(scope="module", params=["chapter", "synthetic-6000"])
+def handle(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(request.param)
+    data = _chapter() if request.param == "chapter" else _synthetic(6000)  # > 5000: two writer processes
+    claims_file = tmp / "claims.yaml"
+    claims_file.write_text(store.dump_claims(data), encoding="utf-8")
+    return index.open_index(claims_file, tmp / "idx")
+
+
+def _terms(handle, text):
+    plan = plan_query(text, AliasMatcher(handle.aliases))
+    stems = dict.fromkeys(t.text for w in plan.expanded_words() for t in handle.ix.schema["text"].analyzer(w))
+    return [("text", s, 1.0) for s in stems] + [("entity", e.lower(), 1.5) for e in plan.entities]
+
+
+def _whoosh_ranking(searcher, terms, k):
+    hits = searcher.search(Q.Or([Q.Term(f, t, boost=b) for f, t, b in terms]), limit=None)  # scores every match
+    return sorted(((h.docnum, h.score) for h in hits), key=lambda item: (-item[1], item[0]))[:k]
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_top_scores_equal_whoosh_bm25f(handle, text):
+    terms = _terms(handle, text)
+    ours = index.top_scores(handle.searcher, terms, 30)
+    theirs = _whoosh_ranking(handle.searcher, terms, 30)
+    assert len(ours) == len(theirs) >= 5
+    assert [d for d, _ in ours] == [d for d, _ in theirs]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
+
+
+def test_the_fast_path_is_taken(handle, monkeypatch):
+    """Reading whoosh's posting blocks relies on whoosh-reloaded 2.7 internals: fail loudly if they change."""
+    def no_slow_path(*args, **kwargs):
+        raise AssertionError("fell back to whoosh's matcher")
+
+    monkeypatch.setattr(handle.searcher, "search", no_slow_path)
+    assert index.top_scores(handle.searcher, _terms(handle, "TIM-3 ligands"), 10)
+
+
+def test_every_tie_at_the_cut_is_considered_in_document_order(handle):
+    terms = _terms(handle, "mismatch repair mutational load")
+    everything = index.top_scores(handle.searcher, terms, 10**6)
+    for k in (1, 5, 30):
+        assert index.top_scores(handle.searcher, terms, k) == everything[:k]
+    assert all(a[1] > b[1] or (a[1] == b[1] and a[0] < b[0]) for a, b in itertools.pairwise(everything))
+
+
+def test_filters_restrict_without_changing_the_order(handle):
+    plan = plan_query("PD-L1 expression", AliasMatcher(handle.aliases))
+    everything = [h["id"] for h in index.run_query(handle, plan, limit=10**5, highlight=False)]
+    filtered = plan_query("PD-L1 expression kind:biomarker", AliasMatcher(handle.aliases))
+    kept = index.run_query(handle, filtered, limit=10**5, highlight=False)
+    assert kept and all(h["kind"] == "biomarker" for h in kept)
+    assert [h["id"] for h in kept] == [i for i in everything if i in {h["id"] for h in kept}]
