@@ -143,7 +143,7 @@ def ingest(
         def tagger(claims_to_tag: list[dict]) -> None:
             tag_claims(claims_to_tag, progress=bar)
     report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=None,
-                              snapshot_dir=paths.index_dir(index_dir))
+                              cache_dir=paths.index_dir(index_dir))
     if dry_run:
         sys.stdout.write(text)
         return

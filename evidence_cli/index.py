@@ -73,36 +73,11 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _snapshot_path(index_root: Path, digest: str) -> Path:
-    return index_root / f"claims-{digest}.json"
+def _load_for_build(claims_file: Path, index_root: Path) -> dict:
+    """The claims for an index build, through the parse cache kept beside the indexes (see store.load_claims)."""
+    from evidence_cli.store import load_claims
 
-
-def write_snapshot(index_root: Path, yaml_text: str, data: dict) -> None:
-    """Cache the parsed claims (as JSON, named by the YAML's SHA-256) for the next index build. Best effort:
-    it is a cache, so a read-only cache folder only costs a YAML parse later."""
-    from evidence_cli.store import atomic_write_text
-
-    try:
-        index_root.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(_snapshot_path(index_root, text_digest(yaml_text)),
-                          json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    except Exception:
-        return
-
-
-def _load_for_build(claims_file: Path, digest: str, index_root: Path) -> dict:
-    """The claims for an index build: the JSON snapshot ingest left for exactly this file, else the YAML."""
-    from evidence_cli.store import _quick_ok, load_claims
-
-    snap = _snapshot_path(index_root, digest)
-    if snap.is_file():
-        try:
-            data = json.loads(snap.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and _quick_ok(data):
-                return data
-        except (OSError, ValueError):
-            pass
-    return load_claims(claims_file)
+    return load_claims(claims_file, cache_dir=index_root)
 
 
 def _schema():
@@ -220,7 +195,7 @@ def open_index(
         handle = _try_open(final)
         if handle is not None:
             return handle
-    data = _load_for_build(claims_file, digest, index_root)  # a broken claims file fails here, before any note
+    data = _load_for_build(claims_file, index_root)  # a broken claims file fails here, before any note
     if not rebuild:
         if final.exists():
             if note:
@@ -251,7 +226,6 @@ def open_index(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _prune(index_root, keep=final, claims_file=claims_file)
-    _snapshot_path(index_root, digest).unlink(missing_ok=True)  # served its purpose
     handle = _try_open(final)
     if handle is None:
         raise IndexError_(f"{final}: the index was built but cannot be opened; remove the folder and retry")
@@ -294,6 +268,12 @@ def _prune(root: Path, keep: Path, claims_file: Path) -> None:
     doomed += [p for p in folders if p not in olds and p.stat().st_mtime < cutoff]
     for p in doomed:
         shutil.rmtree(p, ignore_errors=True)
+    from evidence_cli.store import parse_cache_path
+
+    for p in root.glob("parsed-*.json"):
+        with contextlib.suppress(OSError):
+            if p != parse_cache_path(root, claims_file) and p.stat().st_mtime < cutoff:
+                p.unlink()
 
 
 def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> list[dict]:

@@ -95,14 +95,14 @@ def ingest(
     tag: Callable[[list[dict]], None] | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
-    snapshot_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[IngestReport, str]:
     """Ingest ``sources`` into the claims file ``out`` (kept curated edits; other documents' claims untouched).
 
     ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report and the
-    YAML text; the file is written atomically unless ``dry_run`` or nothing changed. With ``snapshot_dir`` (the
-    index cache), the parsed claims are also cached there as JSON under the YAML's SHA-256, so the next index
-    build need not parse the YAML again.
+    YAML text; the file is written atomically unless ``dry_run`` or nothing changed. With ``cache_dir`` (the
+    index cache), the parsed claims are also remembered there (store.write_parse_cache), so neither the next
+    index build nor the next ingest parses the YAML again.
     """
     if not sources:
         raise DataError(Problem("corpus", None, "no .txt documents found; pass SOURCE files or a folder"))
@@ -111,7 +111,7 @@ def ingest(
     if out.exists():
         old_text = out.read_text(encoding="utf-8", errors="replace")
         try:
-            old = store.load_claims(out)
+            old = store.load_claims(out, cache_dir=cache_dir)
         except DataError as exc:
             exc.problems.append(Problem(str(out), None, "left as it is: fix it (see `evidence validate`) or move it"))
             raise DataError(exc.problems) from None
@@ -158,8 +158,6 @@ def ingest(
     if not dry_run and text != old_text:
         store.atomic_write_text(out, text)
         report.written = True
-    if not dry_run and snapshot_dir is not None:
-        from evidence_cli.index import write_snapshot
-
-        write_snapshot(snapshot_dir, text, data)
+    if not dry_run and cache_dir is not None:
+        store.write_parse_cache(cache_dir, out, text, data)
     return report, text

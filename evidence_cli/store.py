@@ -234,22 +234,113 @@ def validate_file(path: Path) -> list[Problem]:
     return validate_text(text, str(path))[1]
 
 
-def load_claims(path: Path) -> dict:
-    """Load and validate a claims file; raise DataError listing every problem (file:line: message)."""
+def load_claims(path: Path, cache_dir: Path | None = None) -> dict:
+    """Load and validate a claims file; raise DataError listing every problem (file:line: message).
+
+    With ``cache_dir`` (the index cache), claims whose YAML text is unchanged since the last load come from the
+    parse cache there, so a hand edit of a large file costs a parse of the edited claims only."""
     text = _read_text(path)
     if not _ALIAS_LIKE.search(text):
-        # Fast path: one C-speed parse and a schema check; the slow path below finds lines for messages.
-        yaml = _yaml()
-        try:
-            data = yaml.load(text, Loader=_loader())
-        except yaml.YAMLError:
-            data = None
+        # Fast path: one C-speed parse (or the parse cache) and a schema check; the slow path finds lines.
+        data, changed = _load_cached(path, text, cache_dir) if cache_dir is not None else (_parse_quietly(text), False)
         if isinstance(data, dict) and _quick_ok(data):
+            if changed:
+                write_parse_cache(cache_dir, path, text, data)
             return data
     data, problems = validate_text(text, str(path))
     if problems or data is None:
         raise DataError(problems or [Problem(str(path), None, "not a claims file")])
     return data
+
+
+def _parse_quietly(text: str) -> Any:
+    yaml = _yaml()
+    try:
+        return yaml.load(text, Loader=_loader())
+    except yaml.YAMLError:
+        return None
+
+
+# The parse cache: one JSON file per claims file, mapping a hash of each claim's YAML text to the parsed claim.
+PARSE_CACHE_FORMAT = 1
+_TOP_LEVEL_LINE = re.compile(r"^[^ \n#]", re.M)
+
+
+def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
+    """The header (everything before the first claim) and the YAML text of each claim, or None when the layout
+    does not guarantee that each claim's text parses on its own exactly as it does within the file. It does
+    when ``claims:`` is the last top-level key and every later line is blank, indented, a comment, or starts a
+    "- " item: an item cannot then continue past the next column-0 "- " line, except inside a quoted scalar or
+    flow collection left open, which makes the item alone a YAML error (and the caller falls back to a full parse).
+    """
+    m = re.search(r"^claims:[ \t]*\n", text, re.M)
+    if m is None:
+        return None
+    starts = []
+    for line in _TOP_LEVEL_LINE.finditer(text, m.end()):
+        i = line.start()
+        if not (text.startswith("- ", i) or text.startswith("-\n", i)):
+            return None  # another top-level key, a document marker, a directive, a tab...
+        starts.append(i)
+    if not starts:
+        return None
+    blocks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    return text[: starts[0]], blocks
+
+
+def _block_key(block: str) -> str:
+    return hashlib.blake2b(block.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def parse_cache_path(cache_dir: Path, claims_file: Path) -> Path:
+    key = hashlib.sha256(str(Path(claims_file).resolve()).encode("utf-8")).hexdigest()[:16]
+    return Path(cache_dir) / f"parsed-{key}.json"
+
+
+def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
+    try:
+        cached = json.loads(parse_cache_path(cache_dir, claims_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(cached, dict) or cached.get("format") != PARSE_CACHE_FORMAT:
+        return {}
+    blocks = cached.get("blocks")
+    return blocks if isinstance(blocks, dict) else {}
+
+
+def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, bool]:
+    """Parse ``text`` reusing the cached claims of unchanged blocks; (None, _) when anything is doubtful. The
+    flag says whether the cache should be rewritten."""
+    split = split_claim_blocks(text)
+    cached = _read_parse_cache(cache_dir, path) if split is not None else {}
+    if not cached:
+        return _parse_quietly(text), True
+    header_text, blocks = split
+    keys = [_block_key(b) for b in blocks]
+    missing = [b if b.endswith("\n") else b + "\n" for b, k in zip(blocks, keys, strict=True) if k not in cached]
+    data = _parse_quietly(header_text)
+    if not (isinstance(data, dict) and "claims" in data and data["claims"] is None):
+        return None, False
+    fresh = _parse_quietly("".join(missing)) if missing else []
+    if not isinstance(fresh, list) or len(fresh) != len(missing):
+        return None, False
+    fresh_iter = iter(fresh)
+    data["claims"] = [cached[k] if k in cached else next(fresh_iter) for k in keys]
+    return data, bool(missing) or len(cached) != len(set(keys))
+
+
+def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict) -> None:
+    """Remember the parsed claims of ``text`` (valid data only) for the next load. Best effort: it is a cache."""
+    split = split_claim_blocks(text)
+    if split is None or len(split[1]) != len(data["claims"]):
+        return
+    blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True)}
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(
+            {"format": PARSE_CACHE_FORMAT, "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
+    except Exception:
+        return
 
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]+$")

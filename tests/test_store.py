@@ -204,16 +204,66 @@ def test_fast_check_is_never_laxer_than_the_schema(field, value, on_doc):
         assert next(store._schema_validator().iter_errors(data), None) is None
 
 
-def test_ingest_snapshot_equals_the_yaml(tmp_path):
-    """The JSON snapshot an ingest leaves for the index build is exactly what parsing the YAML gives."""
-    import json
-
-    from evidence_cli.index import _snapshot_path, text_digest
-
+def test_ingest_parse_cache_equals_the_yaml(tmp_path, monkeypatch):
+    """What ingest leaves in the parse cache is exactly what parsing the YAML gives, and the next load uses it."""
     out = tmp_path / "claims.yaml"
-    _, text = ingest([STYLES], out, snapshot_dir=tmp_path / "idx")
-    snap = _snapshot_path(tmp_path / "idx", text_digest(text))
-    assert json.loads(snap.read_text(encoding="utf-8")) == yaml.safe_load(text)
+    _, text = ingest([STYLES], out, cache_dir=tmp_path / "idx")
+    assert store.parse_cache_path(tmp_path / "idx", out).is_file()
+    parsed: list[str] = []
+    real = store._parse_quietly
+    monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
+    assert store.load_claims(out, cache_dir=tmp_path / "idx") == yaml.safe_load(text)
+    assert parsed == [text[: text.index("\n- id: ") + 1]]  # the header only
+
+
+def _cached_and_full(path: Path, cache_dir: Path):
+    outcomes = []
+    for cache in (cache_dir, None):
+        try:
+            outcomes.append(store.load_claims(path, cache_dir=cache))
+        except DataError as exc:
+            outcomes.append([str(p) for p in exc.problems])
+    return outcomes
+
+
+def test_a_hand_edit_parses_only_the_edited_claim(styles_claims, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "idx"
+    store.load_claims(styles_claims, cache_dir=cache_dir)  # first load: whole parse, cache written
+    text = styles_claims.read_text(encoding="utf-8")
+    edited = text.replace("  refs: [1, 3]\n", "  refs: [1, 2]\n", 1)
+    assert edited != text
+    styles_claims.write_text(edited, encoding="utf-8")
+    parsed: list[str] = []
+    real = store._parse_quietly
+    monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
+    data = store.load_claims(styles_claims, cache_dir=cache_dir)
+    assert data == yaml.safe_load(edited)
+    assert len(parsed) == 2 and parsed[1].count("\n- id: ") == 0 and "refs: [1, 2]" in parsed[1]
+    # an edit that breaks a claim is reported with its line, as without the cache
+    styles_claims.write_text(edited.replace("refs: [1, 2]", "refs: [one]", 1), encoding="utf-8")
+    cached, full = _cached_and_full(styles_claims, cache_dir)
+    assert cached == full and any(":" in p and "refs" in p for p in cached)
+
+
+_YAML_BITS = st.sampled_from(["\n", "- ", "-", " ", "  ", "\t", '"', "'", "[", "]", "{", "}", ": ", "#", "|", ">",
+                              "&a ", "*a", "---\n", "...\n", "\n- id: x\n", "claims:\n", "1", "x", "é"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_loading_with_the_parse_cache_equals_a_full_parse(tmp_path_factory, data):
+    """Whatever a hand edit does to the file, the cache gives the same claims, or the same errors, as no cache."""
+    tmp = tmp_path_factory.mktemp("edit")
+    claims_file = tmp / "claims.yaml"
+    ingest([STYLES], claims_file, cache_dir=tmp / "idx")
+    text = claims_file.read_text(encoding="utf-8")
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        end = data.draw(st.integers(at, min(len(text), at + 40)))
+        text = text[:at] + "".join(data.draw(st.lists(_YAML_BITS, max_size=4))) + text[end:]
+    claims_file.write_text(text, encoding="utf-8")
+    cached, full = _cached_and_full(claims_file, tmp / "idx")
+    assert cached == full
 
 
 def test_edits_follow_their_sentence_when_the_source_shifts(tmp_path):
