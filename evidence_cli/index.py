@@ -107,12 +107,12 @@ DISPLAY_FIELDS = (
 )
 
 
-def _neighbour_text(claims: list[dict], pos: int) -> str:
+def _neighbours(claims: list[dict], pos: int) -> list[int]:
+    """Positions of the sentences before and after ``pos`` in the same paragraph."""
     here = claims[pos]
-    near = [claims[j]["text"] for j in (pos - 1, pos + 1) if 0 <= j < len(claims)
+    return [j for j in (pos - 1, pos + 1) if 0 <= j < len(claims)
             and claims[j].get("doc") == here.get("doc") and claims[j].get("section") == here.get("section")
             and claims[j].get("paragraph") == here.get("paragraph")]
-    return " ".join(near)
 
 
 def display_record(claim: dict) -> dict:
@@ -146,8 +146,16 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
     analyzer = ix.schema["text"].analyzer
     # two processes for large corpora (2 cores here); one is faster below a few thousand claims
     writer = ix.writer(limitmb=256, procs=2, multisegment=True) if len(claims) > 5000 else ix.writer(limitmb=256)
+    window: dict[int, set[str]] = {}  # stems of the claims around pos, each analysed once
+
+    def stems(j: int) -> set[str]:
+        if j not in window:
+            window[j] = {t.text for t in analyzer(claims[j]["text"])}
+        return window[j]
+
     try:
         for pos, c in enumerate(claims):
+            window.pop(pos - 2, None)
             if c.get("orphaned"):
                 continue  # kept in the file for its hand edits, but its sentence is not in the source
             ents = [e["id"] for e in c.get("entities") or []]
@@ -163,8 +171,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 refs=",".join(str(r) for r in c.get("refs") or []),
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
-                near=" ".join(sorted({t.text for t in analyzer(_neighbour_text(claims, pos))}
-                                     - {t.text for t in analyzer(c["text"])})),
+                near=" ".join(sorted(set().union(*(stems(j) for j in _neighbours(claims, pos))) - stems(pos))),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
