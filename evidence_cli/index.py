@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 5
+INDEX_SCHEMA_VERSION = 6
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
@@ -94,7 +94,7 @@ def _schema():
         tier=ID,
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
-        text=TEXT(analyzer=analyzer, phrase=True),
+        text=TEXT(analyzer=analyzer, phrase=False),  # positions are not used: no phrase queries
         # stems found in the neighbouring sentences of the paragraph but not in the claim itself, for re-ranking
         near=STORED,
         data=STORED,

@@ -262,8 +262,21 @@ def test_loading_with_the_parse_cache_equals_a_full_parse(tmp_path_factory, data
         end = data.draw(st.integers(at, min(len(text), at + 40)))
         text = text[:at] + "".join(data.draw(st.lists(_YAML_BITS, max_size=4))) + text[end:]
     claims_file.write_text(text, encoding="utf-8")
+    if data.draw(st.booleans()):  # a first load (nothing cached) splits the file too
+        store.parse_cache_path(tmp / "idx", claims_file).unlink()
     cached, full = _cached_and_full(claims_file, tmp / "idx")
     assert cached == full
+
+
+def test_many_claims_are_parsed_in_two_processes_with_the_same_result(styles_claims, tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "PARALLEL_PARSE_MIN", 2)
+    text = styles_claims.read_text(encoding="utf-8")
+    blocks = store.split_claim_blocks(text)[1]
+    assert len(blocks) > 2
+    assert store._parse_blocks(blocks) == yaml.safe_load(text)["claims"]
+    assert store.load_claims(styles_claims, cache_dir=tmp_path / "idx") == yaml.safe_load(text)
+    broken = [*blocks[:-1], "- id: [unclosed\n"]
+    assert store._parse_blocks(broken) is None
 
 
 def test_edits_follow_their_sentence_when_the_source_shifts(tmp_path):
