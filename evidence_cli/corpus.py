@@ -136,6 +136,10 @@ class _Stream:
     def text(self) -> str:
         return "".join(self.chars)
 
+    def tail(self, n: int) -> str:
+        """The last ``n`` characters (without joining the whole stream: a paragraph can be long)."""
+        return "".join(self.chars[-n:])
+
     def add(self, content: str, offset: int) -> None:
         """Append ``content`` (starting at raw ``offset``), folding white space runs into one space."""
         for i, ch in enumerate(content):
@@ -244,7 +248,7 @@ def segment(raw: str, meta: DocMeta) -> list[Sentence]:
             if kind == "blank":
                 flush_caption()
             elif kind == "text":
-                caption.join(stripped, lead, hyph.splits_word(caption.text, stripped))
+                caption.join(stripped, lead, hyph.splits_word(caption.tail(60), stripped))
                 continue
             else:
                 flush_caption()
@@ -281,7 +285,7 @@ def segment(raw: str, meta: DocMeta) -> list[Sentence]:
             paragraph += 1
             stream.add(stripped, lead)
         else:
-            stream.join(stripped, lead, hyph.splits_word(stream.text[-60:], stripped))
+            stream.join(stripped, lead, hyph.splits_word(stream.tail(60), stripped))
         prev_line, gap = stripped, False
     flush_caption()
     flush()
@@ -290,7 +294,7 @@ def segment(raw: str, meta: DocMeta) -> list[Sentence]:
 
 
 _BOUNDARY = re.compile(r"[.!?][\"”’)\]]*(?=\s+[\"“‘(\[A-Z0-9])")
-_LEADING_CITATION = re.compile(r"^(\[[\d\s,;–—-]+\])\s*")
+_LEADING_CITATION = re.compile(r"\s*(\[[\d\s,;–—-]+\])\s*")  # matched where a sentence ends
 
 
 def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -> list[Sentence]:
@@ -307,12 +311,8 @@ def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -
             token = word.group(1).lower() if word else ""
             if token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
                 continue
-        end = m.end()
-        rest = text[end:].lstrip()
-        lead = _LEADING_CITATION.match(rest)
-        if lead:
-            end = len(text) - len(rest) + lead.end(1)
-        cuts.append(end)
+        lead = _LEADING_CITATION.match(text, m.end())  # in place: slicing the rest would be quadratic
+        cuts.append(lead.end(1) if lead else m.end())
     cuts.append(len(text))
     out = []
     for a, b in itertools.pairwise(cuts):

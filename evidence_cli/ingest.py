@@ -71,12 +71,23 @@ def _add_context_refs(claims: list[dict]) -> None:
         if c["kind"] == "text":
             by_para.setdefault((c["section"], c["paragraph"]), []).append(c)
     for para in by_para.values():
+        before: list[int | None] = []  # the nearest cited sentence at or before each position, and after it
+        last = None
+        for i, p in enumerate(para):
+            last = i if p["refs"] else last
+            before.append(last)
+        after: list[int | None] = [None] * len(para)
+        last = None
+        for i in range(len(para) - 1, -1, -1):
+            last = i if para[i]["refs"] else last
+            after[i] = last
         for i, c in enumerate(para):
             if c["refs"] or c["author_year"]:
                 continue
-            cited = [(abs(j - i), j > i, p) for j, p in enumerate(para) if p["refs"]]
-            source = min(cited, key=lambda t: (t[0], t[1]))[2] if cited else None
-            if source is not None:
+            b, a = before[i], after[i]
+            nearest = b if a is None or (b is not None and i - b <= a - i) else a
+            if nearest is not None:
+                source = para[nearest]
                 c["context_refs"] = list(source["refs"])
                 c["context_from"] = [source["id"]]
 

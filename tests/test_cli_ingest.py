@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from evidence_cli.cli import app
@@ -94,3 +96,25 @@ def test_top_level_claims_file_is_current(tmp_path):
                           tag=tag_claims, dry_run=True)
     assert text == (ROOT / "claims.yaml").read_text(encoding="utf-8"), "run: evidence ingest && cp claims.yaml ..."
     assert Path(report.path).name == "claims.yaml"
+
+
+def _context_reference(para: list[dict]) -> list:
+    """The rule, written the slow and obvious way: the nearest cited sentence, the preceding one on a tie."""
+    out = []
+    for i, c in enumerate(para):
+        cited = [(abs(j - i), j > i, p["id"]) for j, p in enumerate(para) if p["refs"]]
+        out.append(None if c["refs"] or not cited else min(cited)[2])
+    return out
+
+
+@given(st.lists(st.booleans(), max_size=40))
+def test_context_refs_come_from_the_nearest_cited_sentence(cited_flags):
+    from evidence_cli.ingest import _add_context_refs
+
+    para = [{"id": f"d-1-{i:02d}", "kind": "text", "section": "1", "paragraph": 1, "refs": [i + 1] if cited else [],
+             "author_year": [], "context_refs": [], "context_from": []} for i, cited in enumerate(cited_flags)]
+    expected = _context_reference(para)
+    _add_context_refs(para)
+    assert [c["context_from"][0] if c["context_from"] else None for c in para] == expected
+    assert all(c["context_refs"] == ([int(c["context_from"][0][-2:]) + 1] if c["context_from"] else [])
+               for c in para)
