@@ -343,7 +343,8 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
                allowed: set[int] | None = None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
-    ties in document order. Scores are whoosh's BM25F sums, to the last bit of what whoosh computes per posting.
+    ties in document order. Scores are whoosh's BM25F: the same statistics and per-posting formula, summed over
+    the terms (tests/test_scoring.py compares them with whoosh's own to 1e-12).
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
@@ -352,7 +353,7 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
     try:
         for sub, offset in searcher.leaf_searchers():
             _score_segment(searcher, sub.reader(), offset, terms, scores)
-    except (_NoFastPath, AttributeError):  # not the codec this was written for: whoosh scores every match
+    except (_NoFastPath, AttributeError, ImportError):  # not the codec this reads: whoosh scores every match
         from whoosh import query as Q
 
         matches = searcher.search(Q.Or([Q.Term(f, t, boost=b) for f, t, b in terms]), limit=None)
