@@ -127,7 +127,8 @@ def ingest(
 
     Cleans the PDF text (headers, footers, licence line, line-end hyphens, figure captions), keeps section numbers,
     parses [n], [n-m], [n, m] and (Author 2010) citations, and tags entities, hedging, claim kind and evidence
-    tier. Re-ingesting unchanged sources rewrites nothing; fields you edited in claims.yaml are kept.
+    tier. Re-ingesting unchanged sources rewrites nothing. Your corrections to refs, entities, hedging, kind,
+    tier and numbers, and fields you add, are kept; the sentence text always comes from the source.
     """
     from evidence_cli import paths
     from evidence_cli.ingest import ingest as run_ingest
@@ -187,7 +188,18 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
-CLAIM_TSV = ["id", "section", "kind", "tier", "refs", "context_refs", "hedged", "text"]
+CLAIM_TSV = ["id", "section", "kind", "tier", "refs", "author_year", "context_refs", "hedged", "edited", "text"]
+
+
+BATCH_TSV = ["query_id", "query", "rank", "claim", "refs", "author_year", "context_refs", "hedged", "edited", "text",
+             "error"]
+
+
+def _tsv_rows(rows: list[dict]) -> list[dict]:
+    """Claim rows with the ``edited`` column ("edited by hand: refs"; empty when ingest's values stand)."""
+    from evidence_cli.views.catalog import edit_note
+
+    return [{**r, "edited": edit_note(r) or ""} for r in rows]
 
 
 def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool = False) -> None:
@@ -199,7 +211,7 @@ def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool =
     elif fmt is Format.jsonl:
         machine.write_jsonl(_public(r) for r in rows)
     elif fmt is Format.tsv:
-        machine.write_tsv(rows, (["id", "score", *CLAIM_TSV[1:]]) if show_score else CLAIM_TSV)
+        machine.write_tsv(_tsv_rows(rows), (["id", "score", *CLAIM_TSV[1:]]) if show_score else CLAIM_TSV)
     elif fmt is Format.markdown:
         from evidence_cli.render.markdown import claims_markdown
 
@@ -254,6 +266,8 @@ def query(
                                                      "(id, alias or brand, e.g. Keytruda, CD274).")] = None,
     section: Annotated[list[str] | None, typer.Option("--section", "-s", help="Only this section, e.g. 2.5.")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this claim kind, e.g. approval.")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", "-t", help="Only this evidence tier, e.g. "
+                                                   "clinical_trial.")] = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
@@ -266,20 +280,16 @@ def query(
     PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
     """
     from evidence_cli import index as idx
-    from evidence_cli.search import KINDS, TIERS, AliasMatcher, plan_query
+    from evidence_cli.search import AliasMatcher, check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
 
     handle = open_index(claims, index_dir)
     plan = plan_query(text, AliasMatcher(handle.aliases), refs=ref or (), entities=entity or (),
-                      sections=section or (), kinds=[k.lower() for k in kind or ()])
+                      sections=section or (), kinds=[k.lower() for k in kind or ()],
+                      tiers=[t.lower() for t in tier or ()])
     if plan.empty:
         raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
-    unknown = [k for k in plan.kinds if k not in KINDS]
-    if unknown:
-        raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
-    unknown = [t for t in plan.tiers if t not in TIERS]
-    if unknown:
-        raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
+    check_filters(plan, idx.sections(handle))
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
     rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]
@@ -314,13 +324,15 @@ def show(
     from evidence_cli.render import machine
 
     full = {k: v for k, v in claim.items() if k != "ingest_hash"}
+    if claim_row(claim).get("edited_since_ingest"):
+        full["edited_since_ingest"] = True
     full["claims"] = [claim["id"]]
     full["neighbours"] = [c["id"] for c in neighbours]
     if fmt in (Format.json, Format.jsonl):
         (machine.write_json if fmt is Format.json else machine.write_jsonl)([full])
         return
     if fmt is Format.tsv:
-        machine.write_tsv([claim_row(claim)], CLAIM_TSV)
+        machine.write_tsv(_tsv_rows([claim_row(claim)]), CLAIM_TSV)
         return
     emit_claims([claim_row(claim)], fmt, f"claim {claim_id}")
     if fmt is Format.table:
@@ -668,17 +680,15 @@ def batch(
                 machine.write_jsonl([result])
             elif fmt is BatchFormat.tsv:
                 if total == 1:
-                    sys.stdout.write("query_id\tquery\trank\tclaim\trefs\tcontext_refs\thedged\ttext\terror\n")
-                rows = [{"query_id": result["id"], "query": result.get("query", ""), "rank": i + 1, "claim": h["id"],
-                         "refs": h["refs"], "context_refs": h["context_refs"], "hedged": h["hedged"],
-                         "text": h["text"], "error": ""} for i, h in enumerate(result.get("hits", []))]
+                    sys.stdout.write("\t".join(BATCH_TSV) + "\n")
+                rows = [{**h, "query_id": result["id"], "query": result.get("query", ""), "rank": i + 1,
+                         "claim": h["id"], "error": ""} for i, h in enumerate(_tsv_rows(result.get("hits", [])))]
                 if "error" in result:
                     rows = [{"query_id": result["id"], "error": result["error"]}]
                 elif not rows:  # a query without hits still gets its line
                     rows = [{"query_id": result["id"], "query": result["query"], "rank": 0}]
                 for row in rows:
-                    machine.write_tsv([row], ["query_id", "query", "rank", "claim", "refs", "context_refs", "hedged",
-                                              "text", "error"], header=False)
+                    machine.write_tsv([row], BATCH_TSV, header=False)
             else:
                 results.append(result)
     finally:

@@ -116,7 +116,12 @@ def _neighbours(claims: list[dict], pos: int) -> list[int]:
 
 
 def display_record(claim: dict) -> dict:
-    return {k: claim[k] for k in DISPLAY_FIELDS if k in claim}
+    from evidence_cli.store import edited_since_ingest
+
+    record = {k: claim[k] for k in DISPLAY_FIELDS if k in claim}
+    if edited_since_ingest(claim):
+        record["edited_since_ingest"] = True  # shown: a value here may be a person's, not the source's
+    return record
 
 
 def _alias_table(lex) -> list:
@@ -429,6 +434,18 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
                     docnum += offset
                     scores[docnum] = get(docnum, 0.0) + tf * boost
             m._next_block()
+
+
+def sections(handle: IndexHandle) -> list[str]:
+    """The section ids in the index, in document order of first appearance."""
+    return sorted((t.decode("utf-8") for t in handle.searcher.lexicon("section")), key=_section_order)
+
+
+def _section_order(section: str) -> tuple:
+    head = {"front": 0, "abstract": 1, "keywords": 2}
+    if section in head:
+        return (head[section],)
+    return (3, *(int(p) if p.isdigit() else 10**6 for p in section.split(".")), section)
 
 
 def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> list[tuple[int, int]]:

@@ -177,14 +177,16 @@ class AliasMatcher:
         return self._corrections[low]
 
 
-def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=()) -> QueryPlan:
+def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=(),
+               tiers=()) -> QueryPlan:
     """Turn user text and filter options into a QueryPlan; raise UsageError on a bad field value."""
     if len(text) > 2000:
         raise UsageError("query is longer than 2000 characters; shorten it")
     plan = QueryPlan(text=text)
     plan.refs.extend(refs)
-    plan.sections.extend(sections)
+    plan.sections.extend(s.lower() for s in sections)
     plan.kinds.extend(kinds)
+    plan.tiers.extend(tiers)
     for name in entities:
         eid = matcher.resolve(name)
         if eid is None:
@@ -204,7 +206,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
                 raise UsageError(f"unknown entity {value!r} in entity:{value}; list them with `evidence entities`")
             plan.entity_filter.append(eid)
         elif key == "section":
-            plan.sections.append(value)
+            plan.sections.append(value.lower())
         elif key == "kind":
             plan.kinds.append(value.lower())
         else:
@@ -217,9 +219,11 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     excluded = {eid for a, _, eid in spans if _EXCLUDING.search(text_without_fields[max(0, a - 14):a])}
     plan.entities = list(dict.fromkeys(eid for _, _, eid in spans if eid not in excluded))
     # the words of a recognised name still count as words ("PD-L1 expression" also looks for "expression")
-    alias_words = [w for a, b, eid in spans if eid not in excluded
-                   for w in re.findall(r"[^\W\d_]{4,}", _strip_anti(text_without_fields[a:b]))]
-    for word in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", rest) + alias_words:
+    # (whole words only: "HAVCR2" is a symbol, not the word "HAVCR"; and they are not typo-corrected)
+    alias_words = [w.casefold() for a, b, eid in spans if eid not in excluded
+                   for w in re.findall(r"\b[^\W\d_]{4,}\b", _strip_anti(text_without_fields[a:b]))]
+    plan.words.extend(w for w in alias_words if w not in QUESTION_WORDS)
+    for word in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", rest):
         low = word.casefold()
         if low in QUESTION_WORDS:
             continue
@@ -233,6 +237,21 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
                 continue
         plan.words.append(low)
     return plan
+
+
+def check_filters(plan: QueryPlan, known_sections: list[str]) -> None:
+    """Raise UsageError, listing the valid values, for a kind, tier or section that no claim can have (a filter
+    that silently matches nothing reads as "the chapter does not say")."""
+    unknown = [k for k in plan.kinds if k not in KINDS]
+    if unknown:
+        raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
+    unknown = [t for t in plan.tiers if t not in TIERS]
+    if unknown:
+        raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
+    for wanted in plan.sections:
+        head = wanted.rstrip(".")
+        if not any(s == head or s.startswith(head + ".") for s in known_sections):
+            raise UsageError(f"unknown section {wanted!r}; sections here: {', '.join(known_sections)}")
 
 
 def _strip_anti(name: str) -> str:

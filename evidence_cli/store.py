@@ -19,7 +19,8 @@ MAX_BYTES = 256 * 1024 * 1024
 HEADER = """\
 # claims.yaml: citation-tagged claims from the corpus, written by `evidence ingest`.
 # Schema: evidence_cli/data/claims.schema.json in the evidence-cli package; check with `evidence validate`.
-# You may edit any field or add your own: ingest keeps your edits (it lists them in curated_fields).
+# You may correct refs, entities, hedging, kind, tier, numbers and add fields (note: ...): ingest keeps those
+# edits and lists them in curated_fields. Sentence texts come from the source; comments are not kept.
 # yaml-language-server: $schema=evidence_cli/data/claims.schema.json
 """
 
@@ -490,6 +491,13 @@ def fingerprint(claim: dict, skip: set[str] | frozenset[str] = frozenset()) -> s
     payload = {k: claim.get(k) for k in GENERATED if k not in skip}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def edited_since_ingest(claim: dict) -> bool:
+    """True when a field ingest generated was changed by hand after the last ingest (which fields, the next
+    ingest tells and lists in ``curated_fields``)."""
+    stamp = claim.get("ingest_hash")
+    return isinstance(stamp, str) and stamp != fingerprint(claim, set(claim.get("curated_fields") or []))
 
 
 # Fields that always come from the source text: a claim quotes the source, so a hand edit of these is not kept

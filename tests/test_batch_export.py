@@ -56,7 +56,8 @@ def test_batch_bad_lines_do_not_stop_the_run(idx):
     assert out[0] == {"id": 1, "error": "line 1: not valid JSON (Expecting ',' delimiter at column 18)"}
     assert out[1] == {"id": "x", "error": "limit must be a whole number from 1 to 1000"}
     assert out[2]["id"] == "y" and "unknown entity 'NOPE'" in out[2]["error"]
-    assert out[3] == {"id": "z", "error": "unknown field(s) colour; use entity, id, kind, limit, query, ref, section"}
+    assert out[3] == {"id": "z",
+                      "error": "unknown field(s) colour; use entity, id, kind, limit, query, ref, section, tier"}
     assert out[4] == {"id": 5, "error": "line 5: a JSON line must be an object with a \"query\""}
     assert out[5]["id"] == 6 and out[5]["hits"]
     assert result.stderr.endswith("batch: 6 queries, 1 ran, 5 failed\n")
@@ -158,3 +159,14 @@ def test_export_to_stdout_dash_and_missing_folder(tmp_path):
     assert not (tmp_path / "no").exists()
     none = _export("--query", "xylophone")
     assert none.exit_code == 1 and none.stdout == ""
+
+
+def test_batch_tier_and_unknown_section(tmp_path):
+    idx = str(tmp_path / "idx")
+    lines = ('{"id": "t", "query": "PD-L1", "tier": "hypothesis", "limit": 3}\n'
+             '{"id": "s", "query": "PD-1", "section": "9.9"}\n')
+    result = runner.invoke(app, ["batch", "-", "--claims", CLAIMS, "--index-dir", idx], input=lines)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["hits"] and {h["tier"] for h in out[0]["hits"]} == {"hypothesis"}
+    assert out[1]["id"] == "s" and out[1]["error"].startswith("unknown section '9.9'; sections here: abstract")
+    assert result.exit_code == 2

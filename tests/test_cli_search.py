@@ -93,7 +93,8 @@ def test_brackets_are_not_rich_markup(index_dir):
 
 def test_tsv_and_markdown(index_dir):
     tsv = q(index_dir, "1 in 33 colorectal", "-f", "tsv", "-n", "1").stdout.splitlines()
-    assert tsv[0].split("\t") == ["id", "score", "section", "kind", "tier", "refs", "context_refs", "hedged", "text"]
+    assert tsv[0].split("\t") == ["id", "score", "section", "kind", "tier", "refs", "author_year", "context_refs",
+                                  "hedged", "edited", "text"]
     assert tsv[1].split("\t")[5] == "27,28"
     md = q(index_dir, "ipilimumab approval melanoma 2011", "-f", "markdown", "-n", "1").stdout
     assert "> These trial results led to US FDA approval of ipilimumab for melanoma in 2011." in md
@@ -210,3 +211,40 @@ def test_claims_digest_is_remembered_until_the_file_changes(tmp_path, monkeypatc
     monkeypatch.undo()
     claims.write_text("a: 22\n", encoding="utf-8")
     assert index.claims_digest(claims, root) != first
+
+
+def test_a_hand_edit_is_marked_before_the_next_ingest(tmp_path):
+    """A curator sets refs on a sentence that prints none: until ingest names the field, every output says the
+    claim was edited by hand, so [44] is never taken for a number the chapter prints there."""
+    claims = tmp_path / "claims.yaml"
+    text = (ROOT / "claims.yaml").read_text(encoding="utf-8")
+    start = text.index("- id: wong2017-2.5-09\n")
+    end = text.index("\n- id: ", start + 1)
+    block = text[start:end]
+    assert "  refs: []\n" in block
+    claims.write_text(text[:start] + block.replace("  refs: []\n", "  refs: [44]\n") + text[end:], encoding="utf-8")
+    args = ["--claims", str(claims), "--index-dir", str(tmp_path / "idx")]
+    hits = json.loads(runner.invoke(app, ["query", "TIM-3 ligands", "-f", "json", "-n", "2", *args]).stdout)
+    edited = {h["id"]: h for h in hits}["wong2017-2.5-09"]
+    assert edited["refs"] == [44] and edited["edited_since_ingest"] is True
+    assert all("edited_since_ingest" not in h for h in hits if h["id"] != "wong2017-2.5-09")
+    table = runner.invoke(app, ["show", "wong2017-2.5-09", "--claims", str(claims)], env={"COLUMNS": "200"}).stdout
+    assert "[edited by hand since ingest]" in table
+    md = runner.invoke(app, ["query", "TIM-3 ligands", "-f", "markdown", "-n", "1", *args]).stdout
+    assert "*(edited by hand since ingest)*" in md
+
+
+def test_tier_option_section_names_and_unknown_sections(index_dir):
+    tiered = json.loads(q(index_dir, "PD-L1", "--tier", "hypothesis", "-f", "json", "-n", "50").stdout)
+    assert tiered and {h["tier"] for h in tiered} == {"hypothesis"}
+    assert json.loads(q(index_dir, "PD-1", "--section", "Abstract", "-f", "json").stdout)[0]["section"] == "abstract"
+    wrong = q(index_dir, "PD-1", "--section", "CTLA-4")
+    assert wrong.exit_code == 2 and wrong.stdout == ""
+    sections = "abstract, keywords, 1, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6"
+    assert f"unknown section 'ctla-4'; sections here: {sections}" in wrong.stderr
+
+
+@pytest.mark.parametrize("text", ["HAVCR2", "interferon gamma", "galectin 9", "CTLA-4"])
+def test_a_correct_name_is_not_reported_as_a_typo(index_dir, text):
+    result = q(index_dir, text, "-n", "1")
+    assert result.exit_code == 0 and "note:" not in result.stderr

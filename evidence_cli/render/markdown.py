@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from evidence_cli.views.catalog import edit_note
+
 
 def refs_note(row: dict) -> str:
     refs = row.get("refs") or []
@@ -27,8 +29,9 @@ def claim_quote(row: dict) -> str:
     hedge = row.get("hedging") or {}
     cues = ", ".join(hedge.get("cues") or [])
     mark = (f" *(hedged: {cues})*" if cues else " *(hedged)*") if hedge.get("level", "none") != "none" else ""
-    if row.get("curated_fields"):
-        mark += f" *(edited by hand: {', '.join(row['curated_fields'])})*"
+    note = edit_note(row)
+    if note:
+        mark += f" *({note})*"
     if row.get("orphaned"):
         mark += " *(no longer in the source)*"
     return f"> {escape(row['text'])}\n>\n> — `{row['id']}` (§{row['section']}), {refs_note(row)}{mark}\n"

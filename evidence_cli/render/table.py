@@ -12,6 +12,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from evidence_cli.views.catalog import edit_note
+
 _console: Console | None = None
 
 
@@ -54,8 +56,9 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
         text.stylize("bold yellow", a, b)
     if record.get("orphaned"):
         text.append("  [not in the source any more: kept for its hand edits]", style="red")
-    if record.get("curated_fields"):
-        text.append(f"  [edited by hand: {', '.join(record['curated_fields'])}]", style="magenta")
+    note = edit_note(record)
+    if note:
+        text.append(f"  [{note}]", style="magenta")
     hedge = (record.get("hedging") or {}).get("level", "none")
     if hedge != "none":
         cues = record["hedging"].get("cues") or []

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from evidence_cli.errors import NotFoundError
 from evidence_cli.lexicon import LexEntry, find_entity, lexicon
+from evidence_cli.store import edited_since_ingest
 
 
 def claim_row(c: dict) -> dict:
@@ -29,6 +30,8 @@ def claim_row(c: dict) -> dict:
     }
     if c.get("curated_fields"):
         row["curated_fields"] = list(c["curated_fields"])  # shown: these values are a person's, not the tool's
+    if c.get("edited_since_ingest") or ("ingest_hash" in c and edited_since_ingest(c)):
+        row["edited_since_ingest"] = True
     if c.get("orphaned"):
         row["orphaned"] = True  # shown: the sentence is no longer in the source
     if "score" in c:
@@ -36,6 +39,14 @@ def claim_row(c: dict) -> dict:
     if c.get("_highlights"):
         row["_highlights"] = c["_highlights"]
     return row
+
+
+def edit_note(row: dict) -> str | None:
+    """"edited by hand: refs", when a person changed what ingest generated (see ``claim_row``)."""
+    fields = ", ".join(row.get("curated_fields") or [])
+    if row.get("edited_since_ingest"):
+        return f"edited by hand: {fields}; more since the last ingest" if fields else "edited by hand since ingest"
+    return f"edited by hand: {fields}" if fields else None
 
 
 def entity_record(e: LexEntry, count: int) -> dict:
