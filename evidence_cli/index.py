@@ -348,8 +348,9 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
                allowed: set[int] | None = None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
-    ties in document order. Scores are whoosh's BM25F: the same statistics and per-posting formula, summed over
-    the terms (tests/test_scoring.py compares them with whoosh's own to 1e-12).
+    ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
+    whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
+    compares them with whoosh's own to 1e-12).
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
@@ -370,7 +371,8 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
 
         floor = heapq.nlargest(k, scores.values())[-1]
         scores = {d: s for d, s in scores.items() if s >= floor}  # keeps every tie at the k-th score
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+    pos = searcher.reader().column_reader("pos")
+    return sorted(scores.items(), key=lambda item: (-item[1], pos[item[0]]))[:k]
 
 
 class _NoFastPath(Exception):

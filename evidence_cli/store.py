@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -49,8 +50,10 @@ def _loader():
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a list or mapping as a key: construct_mapping reports it ("unhashable key")
                 key = key_node.value
-                if isinstance(key_node, yaml.ScalarNode) and key in seen:
+                if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key {key!r}", key_node.start_mark
                     )
@@ -133,8 +136,12 @@ def _walk(node, path: tuple, lines: dict, problems: list[Problem], fname: str, s
     if isinstance(node, yaml.MappingNode):
         keys: set = set()
         for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode):
+                problems.append(Problem(fname, k.start_mark.line + 1, "a key must be a plain name, not a list or "
+                                        "mapping"))
+                raise _Walk
             key = k.value
-            if isinstance(k, yaml.ScalarNode) and key in keys:
+            if key in keys:
                 problems.append(Problem(fname, k.start_mark.line + 1, f"duplicate key {key!r}"))
             keys.add(key)
             if k.tag == "tag:yaml.org,2002:merge":
@@ -263,8 +270,10 @@ def _parse_quietly(text: str) -> Any:
 
 
 # The parse cache: one JSON file per claims file, mapping a hash of each claim's YAML text to the parsed claim.
-PARSE_CACHE_FORMAT = 1
+PARSE_CACHE_FORMAT = 2
 _TOP_LEVEL_LINE = re.compile(r"^[^ \n#]", re.M)
+_OTHER_LINE_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # YAML breaks lines there too; `^` does not
+_HEADER_DIRECTIVE = re.compile(r"^(?:%|---|\.\.\.)", re.M)
 
 
 def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
@@ -275,16 +284,17 @@ def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
     flow collection left open, which makes the item alone a YAML error (and the caller falls back to a full parse).
     """
     m = re.search(r"^claims:[ \t]*\n", text, re.M)
-    if m is None:
-        return None
+    if m is None or _OTHER_LINE_BREAK.search(text) or _HEADER_DIRECTIVE.search(text, 0, m.start()):
+        return None  # (a directive or document marker in the header would apply to the claims too)
     starts = []
     for line in _TOP_LEVEL_LINE.finditer(text, m.end()):
         i = line.start()
         if not (text.startswith("- ", i) or text.startswith("-\n", i)):
             return None  # another top-level key, a document marker, a directive, a tab...
         starts.append(i)
-    if not starts:
-        return None
+    if not starts or any(line.strip() and not line.lstrip().startswith("#")
+                         for line in text[m.end():starts[0]].splitlines()):
+        return None  # only blank and comment lines may stand between `claims:` and its first item
     blocks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
     return text[: starts[0]], blocks
 
@@ -318,7 +328,7 @@ def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, bool]:
     cached = _read_parse_cache(cache_dir, path)
     header_text, blocks = split
     keys = [_block_key(b) for b in blocks]
-    missing = [b if b.endswith("\n") else b + "\n" for b, k in zip(blocks, keys, strict=True) if k not in cached]
+    missing = [b for b, k in zip(blocks, keys, strict=True) if k not in cached]  # only the last may lack "\n"
     data = _parse_quietly(header_text)
     if not (isinstance(data, dict) and "claims" in data and data["claims"] is None):
         return None, False
@@ -334,32 +344,57 @@ PARALLEL_PARSE_MIN = 4000  # claims to parse before a second process pays for it
 
 
 def _parse_blocks(blocks: list[str]) -> list | None:
-    """Parse claim blocks into claims; when there are many, the second half in another process (PyYAML holds
+    """Parse claim blocks into claims; when there are many, the second half in a child process (PyYAML holds
     the GIL). None if any block is not valid YAML."""
     if len(blocks) < PARALLEL_PARSE_MIN or (os.cpu_count() or 1) < 2:
         return _parse_quietly("".join(blocks)) if blocks else []
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
 
     half = len(blocks) // 2
     second_text = "".join(blocks[half:])
-    pool = second = None
+    child = None
     try:
-        pool = ProcessPoolExecutor(max_workers=1)
-        second = pool.submit(_parse_quietly, second_text)
-    except Exception:  # no second process here (sandbox limits): this one parses both halves
-        pass
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        child = multiprocessing.Process(target=_parse_in_child, args=(receiver, sender, second_text), daemon=True)
+        child.start()
+        sender.close()  # the child holds the only write end, so it cannot outlive us blocked on a full pipe
+    except Exception:  # no child process here (sandbox limits): this one parses both halves
+        child = None
     try:
         first = _parse_quietly("".join(blocks[:half]))
-        try:
-            rest = second.result() if second is not None else _parse_quietly(second_text)
-        except Exception:  # the worker died
+        rest: Any = _NO_RESULT
+        if child is not None:
+            with contextlib.suppress(EOFError, OSError):  # the child died: parse its half here
+                rest = receiver.recv()
+        if rest is _NO_RESULT:
             rest = _parse_quietly(second_text)
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        if child is not None:
+            receiver.close()
+            if child.is_alive():
+                child.terminate()  # interrupted: do not leave it parsing
+            child.join(5)
     if not (isinstance(first, list) and isinstance(rest, list)):
         return None
     return first + rest
+
+
+_NO_RESULT = object()
+
+
+def _parse_in_child(receiver, sender, text: str) -> None:
+    receiver.close()  # so that our send fails (and we exit, quietly) if the parent is gone
+    with contextlib.suppress(OSError), sender:
+        sender.send(_parse_quietly(text))
+
+
+def _json_exact(value) -> bool:
+    """True when JSON gives ``value`` back unchanged: str keys, and only str, int, float, bool, None, list, dict."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _json_exact(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_json_exact(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
 
 
 def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict) -> None:
@@ -367,7 +402,8 @@ def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict)
     split = split_claim_blocks(text)
     if split is None or len(split[1]) != len(data["claims"]):
         return
-    blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True)}
+    # a claim JSON would not give back exactly (a date, a mapping with a number as key) is simply not cached
+    blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True) if _json_exact(c)}
     try:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(

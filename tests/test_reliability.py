@@ -61,6 +61,8 @@ CASES = {
     "id with a space": (GOOD.replace("id: wong2017-abs-01", "id: wong2017 abs 01", 1), "does not match"),
     "reference number zero": (GOOD.replace("refs: [1]", "refs: [0]", 1), "less than the minimum of 1"),
     "unknown hedging level": (GOOD.replace("level: none", "level: maybe", 1), "is not one of"),
+    "mapping as a key": (GOOD.replace("  section: abstract\n", "  {2019: x}: abstract\n", 1),
+                         "a key must be a plain name, not a list or mapping"),
 }
 
 

@@ -217,8 +217,10 @@ def test_ingest_parse_cache_equals_the_yaml(tmp_path, monkeypatch):
 
 
 def _cached_and_full(path: Path, cache_dir: Path):
+    """Outcomes of loading through the cache (twice: the second load reads what the first one wrote) and
+    without it."""
     outcomes = []
-    for cache in (cache_dir, None):
+    for cache in (cache_dir, cache_dir, None):
         try:
             outcomes.append(store.load_claims(path, cache_dir=cache))
         except DataError as exc:
@@ -241,12 +243,14 @@ def test_a_hand_edit_parses_only_the_edited_claim(styles_claims, tmp_path, monke
     assert len(parsed) == 2 and parsed[1].count("\n- id: ") == 0 and "refs: [1, 2]" in parsed[1]
     # an edit that breaks a claim is reported with its line, as without the cache
     styles_claims.write_text(edited.replace("refs: [1, 2]", "refs: [one]", 1), encoding="utf-8")
-    cached, full = _cached_and_full(styles_claims, cache_dir)
-    assert cached == full and any(":" in p and "refs" in p for p in cached)
+    cached, again, full = _cached_and_full(styles_claims, cache_dir)
+    assert cached == again == full and any(":" in p and "refs" in p for p in cached)
 
 
 _YAML_BITS = st.sampled_from(["\n", "- ", "-", " ", "  ", "\t", '"', "'", "[", "]", "{", "}", ": ", "#", "|", ">",
-                              "&a ", "*a", "---\n", "...\n", "\n- id: x\n", "claims:\n", "1", "x", "é"])
+                              "&a ", "*a", "---\n", "...\n", "\n- id: x\n", "claims:\n", "1", "x", "é", "null",
+                              "~", "!!str ", "!!null ", "%TAG ! tag:x,2000:\n", "\r", "\u2028", "\x85", "{2019: x}",
+                              "\n  note: {1: a}\n", "\n  note: 2020-01-01\n", "true: ", "|-\n", "\n  x: >\n    y"])
 
 
 @settings(max_examples=150, deadline=None)
@@ -264,11 +268,42 @@ def test_loading_with_the_parse_cache_equals_a_full_parse(tmp_path_factory, data
     claims_file.write_text(text, encoding="utf-8")
     if data.draw(st.booleans()):  # a first load (nothing cached) splits the file too
         store.parse_cache_path(tmp / "idx", claims_file).unlink()
-    cached, full = _cached_and_full(claims_file, tmp / "idx")
-    assert cached == full
+    cached, again, full = _cached_and_full(claims_file, tmp / "idx")
+    assert cached == again == full
+
+
+def _first_claim_end(text: str) -> int:
+    return text.index("\n- id: ", text.index("\n- id: ") + 1) + 1
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda t: t.replace("  doc: styles\n", "  doc: styles\n  my_notes: {2019: checked}\n", 1),
+                 id="number-as-key"),
+    pytest.param(lambda t: t.replace("  doc: styles\n", "  doc: styles\n  checked_on: 2020-01-01\n", 1), id="date"),
+    pytest.param(lambda t: t.replace("claims:\n", "claims:\n  null\n", 1), id="value-after-claims"),
+    pytest.param(lambda t: t.replace("claims:\n", "claims:\n  !!null # c\n", 1), id="tag-after-claims"),
+    pytest.param(lambda t: "%TAG !! tag:example.com,2000:\n---\n"
+                 + t.replace("  doc: styles\n", "  doc: !!str styles\n", 1), id="tag-directive"),
+    pytest.param(lambda t: t + "  note: >\n    last", id="last-block-without-newline"),
+    pytest.param(lambda t: t.replace("  doc: styles\n", "  doc: styles\u2028  x: 1\n", 1), id="unicode-line-break"),
+    pytest.param(lambda t: t.replace("  doc: styles\n", "  doc: styles\r  x: 1\n", 1), id="lone-cr"),
+    pytest.param(lambda t: t[:_first_claim_end(t)].replace("  text: ", '  text: "q\n', 1) + t[_first_claim_end(t):]
+                 .replace("  text: ", '  text: q"\n  other: ', 1), id="quote-across-items"),
+])
+def test_awkward_yaml_through_the_cache_equals_a_full_parse(styles_claims, tmp_path, change):
+    """The cases an independent review found (each used to give different data through the cache)."""
+    store.load_claims(styles_claims, cache_dir=tmp_path / "idx")  # prime the cache with the clean file
+    styles_claims.write_text(change(styles_claims.read_text(encoding="utf-8")), encoding="utf-8")
+    cached, again, full = _cached_and_full(styles_claims, tmp_path / "idx")
+    assert cached == again == full
 
 
 def test_many_claims_are_parsed_in_two_processes_with_the_same_result(styles_claims, tmp_path, monkeypatch):
+    import multiprocessing
+
+    started = []
+    real_start = multiprocessing.Process.start
+    monkeypatch.setattr(multiprocessing.Process, "start", lambda self: started.append(self) or real_start(self))
     monkeypatch.setattr(store, "PARALLEL_PARSE_MIN", 2)
     text = styles_claims.read_text(encoding="utf-8")
     blocks = store.split_claim_blocks(text)[1]
@@ -277,6 +312,7 @@ def test_many_claims_are_parsed_in_two_processes_with_the_same_result(styles_cla
     assert store.load_claims(styles_claims, cache_dir=tmp_path / "idx") == yaml.safe_load(text)
     broken = [*blocks[:-1], "- id: [unclosed\n"]
     assert store._parse_blocks(broken) is None
+    assert len(started) == 3 and not any(p.is_alive() for p in started)
 
 
 def test_edits_follow_their_sentence_when_the_source_shifts(tmp_path):
