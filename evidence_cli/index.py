@@ -27,6 +27,7 @@ STALE_DAYS = 30  # index folders of other claims files are removed this long aft
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
 RERANK_POOL = 30  # best hits re-ranked with the neighbouring sentences
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
+COORD = 1.0  # a claim's score is multiplied by (query terms it matches / query terms) ** COORD
 
 
 @dataclass
@@ -326,7 +327,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     if should:
         terms = [(t.fieldname, t.text, t.boost) for t in should]
         allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
-        for docnum, score in top_scores(searcher, terms, pool, allowed):
+        for docnum, score in top_scores(searcher, terms, pool, allowed, coord=COORD):
             fields = searcher.stored_fields(docnum)
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
                 near = set(fields.get("near", "").split())
@@ -346,26 +347,37 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
 
 
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
-               allowed: set[int] | None = None) -> list[tuple[int, float]]:
+               allowed: set[int] | None = None, coord: float = 0.0) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
     ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
     whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
-    compares them with whoosh's own to 1e-12).
+    compares them with whoosh's own to 1e-12). With ``coord``, each score is then multiplied by the share of the
+    terms the document matches, to that power (Lucene's classic coordination factor at 1).
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
     whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh."""
     scores: dict[int, float] = {}
+    from collections import Counter
+
+    matched: Counter | None = Counter() if coord and len(terms) > 1 else None
     try:
         for sub, offset in searcher.leaf_searchers():
-            _score_segment(searcher, sub.reader(), offset, terms, scores)
+            _score_segment(searcher, sub.reader(), offset, terms, scores, matched)
     except (_NoFastPath, AttributeError, ImportError):  # not the codec this reads: whoosh scores every match
         from whoosh import query as Q
 
         matches = searcher.search(Q.Or([Q.Term(f, t, boost=b) for f, t, b in terms]), limit=None)
         scores = {hit.docnum: hit.score for hit in matches}
+        if matched is not None:
+            matched = Counter()
+            for f, t, _ in terms:
+                matched.update(searcher.docs_for_query(Q.Term(f, t)))
     if allowed is not None:
         scores = {d: s for d, s in scores.items() if d in allowed}
+    if matched is not None:
+        factor = [(n / len(terms)) ** coord for n in range(len(terms) + 1)]
+        scores = {d: s * factor[matched[d]] for d, s in scores.items()}
     if len(scores) > k:
         import heapq
 
@@ -399,7 +411,7 @@ def _field_lengths(reader, field: str) -> bytes:
     return raw + bytes(count - len(raw))
 
 
-def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float]) -> None:
+def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float], matched) -> None:
     if reader.has_deletions():
         raise _NoFastPath
     weighting = searcher.weighting
@@ -435,6 +447,8 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
                 for docnum, tf in zip(m._ids, m._weights, strict=True):
                     docnum += offset
                     scores[docnum] = get(docnum, 0.0) + tf * boost
+            if matched is not None:
+                matched.update(map(offset.__add__, m._ids))  # Counter.update counts in C
             m._next_block()
 
 

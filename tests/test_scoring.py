@@ -97,3 +97,17 @@ def test_filters_restrict_without_changing_scores_or_order(handle, filters):
     assert kept and all(h["id"] in everything for h in kept)
     assert [h["score"] for h in kept] == [everything[h["id"]] for h in kept]  # filters add nothing to a score
     assert [h["id"] for h in kept] == [i for i in everything if i in {h["id"] for h in kept}]
+
+
+@pytest.mark.parametrize("text", ["PD-L1 expression melanoma", "chemokines T cell trafficking"])
+def test_coordination_scales_by_the_share_of_terms_matched(handle, text):
+    terms = _terms(handle, text)
+    raw = dict(_whoosh_ranking(handle.searcher, terms, 10**6))
+    matched = {}
+    for f, t, _ in terms:
+        for d in handle.searcher.docs_for_query(Q.Term(f, t)):
+            matched[d] = matched.get(d, 0) + 1
+    ours = index.top_scores(handle.searcher, terms, 30, coord=1.0)
+    expected = sorted(((d, s * matched[d] / len(terms)) for d, s in raw.items()), key=lambda item: -item[1])
+    assert [s for _, s in ours] == pytest.approx([s for _, s in expected[:30]], rel=1e-12)
+    assert all(s == pytest.approx(raw[d] * matched[d] / len(terms), rel=1e-12) for d, s in ours)
