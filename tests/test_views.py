@@ -45,6 +45,8 @@ def test_approvals_row_by_row(chapter_claims, by_id):
     # the regulator of "Nivolumab is additionally approved ..." is the tool's inference, and says where from
     assert rows[5]["regulator_inferred_from"] == "wong2017-2.2-23"
     assert "regulator_inferred_from" not in rows[0]
+    # only 2.4-12 says "FDA-approved", of "the Ventana PD-L1 assay": joining it to the SP142 sentence is the tool's
+    assert rows[-1]["regulator_inferred_from"] == "wong2017-2.4-12"
     assert rows[0]["drug_details"] == [{"inn": "ipilimumab", "brands": ["Yervoy"], "target": "CTLA-4",
                                         "drug_class": "CTLA-4 blocker"}]
     assert all(_refs_on_claims(r, by_id) for r in rows)

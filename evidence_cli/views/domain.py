@@ -122,18 +122,22 @@ def _companion_diagnostics(claims: list[dict]) -> list[dict]:
     rows = []
     for assay, cs in groups.items():
         cs = list({c["id"]: c for c in cs}.values())
-        rows.append({
+        fda = [c["id"] for c in cs if _FDA.search(c["text"])]
+        row = {
             "kind": "companion_diagnostic", "assay": _label(assay),
             "drugs": _unique(e["id"] for c in cs for e in _ents(c, "drug")),
             "combination": False,
             "indication": ", ".join(_unique(_label(e["id"]) for c in cs for e in _ents(c, "cancer"))),
             "year": None,
-            "regulator": "FDA" if any(_FDA.search(c["text"]) for c in cs) else None,
+            "regulator": "FDA" if fda else None,
             "hedged": any(_hedged(c) for c in cs),
             "hedge_cues": _unique(q for c in cs for q in (c.get("hedging") or {}).get("cues") or []),
             "claims": [c["id"] for c in cs], "refs": _refs_of(cs), "context_refs": [], "context_from": [],
             "text": " ".join(c["text"] for c in cs),
-        })
+        }
+        if fda and len(fda) < len(cs):  # the sentences were joined by the tool (same assay in the lexicon)
+            row["regulator_inferred_from"] = ", ".join(fda)
+        rows.append(row)
     return rows
 
 
