@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 6
+INDEX_SCHEMA_VERSION = 7
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
@@ -120,8 +120,7 @@ def display_record(claim: dict) -> dict:
     from evidence_cli.store import edited_since_ingest
 
     record = {k: claim[k] for k in DISPLAY_FIELDS if k in claim}
-    if edited_since_ingest(claim):
-        record["edited_since_ingest"] = True  # shown: a value here may be a person's, not the source's
+    record["edited_since_ingest"] = edited_since_ingest(claim)  # shown when true: a person's value, not the source's
     return record
 
 
@@ -460,8 +459,8 @@ def sections(handle: IndexHandle) -> list[str]:
 def _section_order(section: str) -> tuple:
     head = {"front": 0, "abstract": 1, "keywords": 2}
     if section in head:
-        return (head[section],)
-    return (3, *(int(p) if p.isdigit() else 10**6 for p in section.split(".")), section)
+        return (head[section], ())
+    return (3, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in section.split(".")))
 
 
 def _highlights(record: dict, stems: set[str], entities: set[str], analyzer) -> list[tuple[int, int]]:

@@ -184,7 +184,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         raise UsageError("query is longer than 2000 characters; shorten it")
     plan = QueryPlan(text=text)
     plan.refs.extend(refs)
-    plan.sections.extend(s.lower() for s in sections)
+    plan.sections.extend(s.lower().rstrip(".") for s in sections)
     plan.kinds.extend(kinds)
     plan.tiers.extend(tiers)
     for name in entities:
@@ -206,7 +206,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
                 raise UsageError(f"unknown entity {value!r} in entity:{value}; list them with `evidence entities`")
             plan.entity_filter.append(eid)
         elif key == "section":
-            plan.sections.append(value.lower())
+            plan.sections.append(value.lower().rstrip("."))
         elif key == "kind":
             plan.kinds.append(value.lower())
         else:

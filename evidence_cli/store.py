@@ -383,8 +383,8 @@ _NO_RESULT = object()
 
 
 def _parse_in_child(receiver, sender, text: str) -> None:
-    receiver.close()  # so that our send fails (and we exit, quietly) if the parent is gone
-    with contextlib.suppress(OSError), sender:
+    receiver.close()  # so that our send fails (and we exit) if the parent is gone
+    with contextlib.suppress(BaseException), sender:  # quietly: the parent parses this half itself if we fail
         sender.send(_parse_quietly(text))
 
 
@@ -402,9 +402,9 @@ def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict)
     split = split_claim_blocks(text)
     if split is None or len(split[1]) != len(data["claims"]):
         return
-    # a claim JSON would not give back exactly (a date, a mapping with a number as key) is simply not cached
-    blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True) if _json_exact(c)}
     try:
+        # a claim JSON would not give back exactly (a date, a mapping with a number as key) is simply not cached
+        blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True) if _json_exact(c)}
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(
             {"format": PARSE_CACHE_FORMAT, "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
@@ -533,7 +533,9 @@ def edited_since_ingest(claim: dict) -> bool:
     """True when a field ingest generated was changed by hand after the last ingest (which fields, the next
     ingest tells and lists in ``curated_fields``)."""
     stamp = claim.get("ingest_hash")
-    return isinstance(stamp, str) and stamp != fingerprint(claim, set(claim.get("curated_fields") or []))
+    if not isinstance(stamp, str):
+        return True  # ingest stamps every claim it writes: this one was added (or its stamp removed) by hand
+    return stamp != fingerprint(claim, set(claim.get("curated_fields") or []))
 
 
 # Fields that always come from the source text: a claim quotes the source, so a hand edit of these is not kept

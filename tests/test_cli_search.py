@@ -248,3 +248,34 @@ def test_tier_option_section_names_and_unknown_sections(index_dir):
 def test_a_correct_name_is_not_reported_as_a_typo(index_dir, text):
     result = q(index_dir, text, "-n", "1")
     assert result.exit_code == 0 and "note:" not in result.stderr
+
+
+def test_sections_that_prefix_each_other_are_listed_in_order(tmp_path):
+    """A document with text under "2." before "2.1." (its section ids "2" and "2.1") used to crash every query."""
+    from evidence_cli.index import _section_order
+    from tests.conftest import STYLES
+
+    assert sorted(["2.10", "2.1", "keywords", "2", "10", "2.2", "abstract", "2.a"], key=_section_order) == [
+        "abstract", "keywords", "2", "2.1", "2.2", "2.10", "2.a", "10"]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "styles.txt").write_text(STYLES.read_text(encoding="utf-8")
+                                       + "\n2.1. Subgroups\n\nResponses were durable in subgroups [3].\n",
+                                       encoding="utf-8")
+    claims = tmp_path / "claims.yaml"
+    assert runner.invoke(app, ["ingest", str(corpus), "--claims", str(claims), "--no-tag"]).exit_code == 0
+    args = ["--claims", str(claims), "--index-dir", str(tmp_path / "idx")]
+    result = runner.invoke(app, ["query", "durable", "-s", "2.1.", "-f", "json", *args])
+    assert result.exit_code == 0, result.output
+    assert [h["section"] for h in json.loads(result.stdout)] == ["2.1"]
+
+
+def test_a_claim_added_by_hand_is_marked(tmp_path):
+    claims = tmp_path / "claims.yaml"
+    added = ("- id: wong2017-x-01\n  doc: wong2017\n  section: '2.2'\n  section_title: Added\n  text: Nivolumab "
+             "cures every melanoma patient [7].\n  refs: [7]\n  span: [0, 10]\n")
+    claims.write_text((ROOT / "claims.yaml").read_text(encoding="utf-8") + added, encoding="utf-8")
+    args = ["--claims", str(claims), "--index-dir", str(tmp_path / "idx")]
+    hits = json.loads(runner.invoke(app, ["query", "nivolumab cures melanoma", "-f", "json", *args]).stdout)
+    marked = {h["id"] for h in hits if h.get("edited_since_ingest")}
+    assert "wong2017-x-01" in {h["id"] for h in hits} and marked == {"wong2017-x-01"}

@@ -30,7 +30,8 @@ def claim_row(c: dict) -> dict:
     }
     if c.get("curated_fields"):
         row["curated_fields"] = list(c["curated_fields"])  # shown: these values are a person's, not the tool's
-    if c.get("edited_since_ingest") or ("ingest_hash" in c and edited_since_ingest(c)):
+    # an index record says it; a claim from the file is checked against its ingest stamp
+    if c["edited_since_ingest"] if "edited_since_ingest" in c else edited_since_ingest(c):
         row["edited_since_ingest"] = True
     if c.get("orphaned"):
         row["orphaned"] = True  # shown: the sentence is no longer in the source
