@@ -433,13 +433,32 @@ def _nonempty(name: str, value: str | None) -> None:
         raise UsageError(f"{name} needs a value; leave the option out to see everything")
 
 
+def _mark_edited(rows: list[dict], data: dict) -> bool:
+    """Give each view row ``edited_claims`` (the ids among its claims that a person changed) and
+    ``edited_shown`` (id -> note, for trees); True if any row has one."""
+    from evidence_cli.views.catalog import edit_notes
+
+    notes = edit_notes(data["claims"])
+    for r in rows:
+        ids = list(r.get("claims") or [])
+        for value in r.values():  # strategies, rationale, caveats, numbers: [{"claim": id, ...}]
+            if isinstance(value, list):
+                ids += [x["claim"] for x in value if isinstance(x, dict) and isinstance(x.get("claim"), str)]
+        r["edited_shown"] = {cid: notes[cid] for cid in dict.fromkeys(ids) if cid in notes}
+        if r["edited_shown"]:
+            r["edited_claims"] = list(r["edited_shown"])
+    return any(r.get("edited_claims") for r in rows)
+
+
 def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], title: str, empty: str,
                data: dict, section: str, tree=None) -> None:
     """Views: JSON/JSONL/TSV for scripts; markdown as in `export` (quotes, hedges, inferences); a table or a
-    tree in the terminal."""
+    tree in the terminal. Claims a person edited are named on every row that rests on them."""
     if not rows:
         err(empty)
         raise typer.Exit(EXIT_NO_RESULTS)
+    if _mark_edited(rows, data):
+        columns = [*columns, ("edited_claims", "edited by hand")]
     public = [{k: v for k, v in r.items() if not k.endswith("_shown")} for r in rows]
     if fmt is Format.table and tree is not None:
         tree(rows)
@@ -454,6 +473,10 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
 def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None) -> str:
     from evidence_cli.render.markdown import export_markdown
 
+    for name in ("approvals", "resistance", "biomarkers", "regimens"):
+        if name in sections:
+            _mark_edited(sections[name], data)
+
     docs = data["documents"]
     source = docs[0] if len(docs) == 1 else {"title": ", ".join(d.get("title", d["id"]) for d in docs)}
     stamp = "the claims file"
@@ -462,9 +485,10 @@ def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path 
     return export_markdown(title, source, sections, {c["id"]: c for c in data["claims"]}, stamp)
 
 
-def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str]) -> str:
-    """One claim in a tree: id, the exact sentence, its refs, and its hedge mark."""
-    return f"{cid}  {text}  {_refs_label(refs)}{_hedge_mark(hedged, cues)}"
+def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str], row: dict) -> str:
+    """One claim in a tree: id, the exact sentence, its refs, its hedge mark, and a person's edit."""
+    note = (row.get("edited_shown") or {}).get(cid)
+    return f"{cid}  {text}  {_refs_label(refs)}{_hedge_mark(hedged, cues)}" + (f"  [{note}]" if note else "")
 
 
 def _hedge_mark(hedged: bool, cues: list[str]) -> str:
@@ -536,9 +560,9 @@ def _resistance_tree(rows: list[dict]) -> None:
     from evidence_cli.render.table import tree
 
     for r in rows:
-        children = [(_claim_line(c["id"], c["text"], c["refs"], c["hedged"], c["hedging"]["cues"]), [])
+        children = [(_claim_line(c["id"], c["text"], c["refs"], c["hedged"], c["hedging"]["cues"], r), [])
                     for c in r["statements"]]
-        strategies = [_claim_line(s["claim"], s["text"], s["refs"], s["hedged"], s["hedge_cues"])
+        strategies = [_claim_line(s["claim"], s["text"], s["refs"], s["hedged"], s["hedge_cues"], r)
                       for s in r["strategies"]]
         children.append(("counter-strategies", strategies or ["none in the corpus"]))
         tree(f"{r['name']} — {r['type_shown']}; players: {r['players_shown'] or 'none named'}", children)
@@ -576,9 +600,9 @@ def _biomarker_tree(rows: list[dict]) -> None:
         numbered = list(dict.fromkeys(n["claim"] for n in r["numbers"]))
         reported = [f"{', '.join(n['text'] for n in r['numbers'] if n['claim'] == cid)} — "
                     + _claim_line(cid, by_id[cid]["text"], by_id[cid]["refs"], by_id[cid]["hedged"],
-                                  by_id[cid]["hedging"]["cues"]) for cid in numbered]
+                                  by_id[cid]["hedging"]["cues"], r) for cid in numbered]
         caveats = [_claim_line(c["claim"], c["text"], c["refs"], by_id[c["claim"]]["hedged"],
-                               by_id[c["claim"]]["hedging"]["cues"]) for c in r["caveats"]]
+                               by_id[c["claim"]]["hedging"]["cues"], r) for c in r["caveats"]]
         tree(f"{r['name']} — {len(r['claims'])} claims, refs {_refs_label(r['refs'])}",
              [("numbers reported", reported or ["none reported"]), ("caveats", caveats or ["none stated"])])
 
@@ -625,7 +649,7 @@ def _regimen_tree(rows: list[dict]) -> None:
 
     for r in rows:
         label = f"{' + '.join(r['agents'])} — {r['basis']}, {r['tier']}" + (" (hedged)" if r["hedged"] else "")
-        links = [_claim_line(x["claim"], x["text"], x["refs"], x["hedged"], x["hedge_cues"]) + f"  ← {x['role']}"
+        links = [_claim_line(x["claim"], x["text"], x["refs"], x["hedged"], x["hedge_cues"], r) + f"  ← {x['role']}"
                  for x in r["rationale"]]
         if r.get("inference"):
             links.append(r["inference"])
@@ -756,12 +780,13 @@ def export(
         titles.append("selected claims")
     if query_text:
         from evidence_cli import index as idx
-        from evidence_cli.search import AliasMatcher, plan_query
+        from evidence_cli.search import AliasMatcher, check_filters, plan_query
 
         handle = open_index(claims, index_dir)
         plan = plan_query(query_text, AliasMatcher(handle.aliases))
         if plan.empty:
             raise UsageError("the query has nothing to search for")
+        check_filters(plan, idx.sections(handle))
         sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
         if not sections["query"]["rows"] and not (topic or claim_ids):
             err(f"no claims match {query_text!r}; nothing exported")

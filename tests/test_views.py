@@ -139,3 +139,31 @@ def test_regimens_cli_errors_and_empty():
     assert none.stderr == "no regimen in the corpus matches --against mhc_loss\n"
     tree = runner.invoke(app, ["regimens", "--against", "tim3_upregulation", "--claims", CLAIMS])
     assert "wong2017-2.6-09" in tree.stdout and "← regimen statement" in tree.stdout
+
+
+def test_views_name_the_claims_a_person_edited(tmp_path):
+    """A curator's refs on an approval sentence: every view and the export say which claim was edited."""
+    from typer.testing import CliRunner
+
+    from evidence_cli.cli import app
+    from tests.conftest import ROOT
+
+    runner = CliRunner()
+    text = (ROOT / "claims.yaml").read_text(encoding="utf-8")
+    start = text.index("- id: wong2017-2.2-23\n")
+    end = text.index("\n- id: ", start + 1)
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(text[:start] + text[start:end].replace("  refs: []\n", "  refs: [99]\n", 1) + text[end:],
+                      encoding="utf-8")
+    args = ["--claims", str(claims)]
+    rows = json.loads(runner.invoke(app, ["approvals", "-f", "json", *args]).stdout)
+    marked = [r for r in rows if r.get("edited_claims")]
+    assert marked and all(r["edited_claims"] == ["wong2017-2.2-23"] and "wong2017-2.2-23" in r["claims"]
+                          for r in marked)
+    assert all("wong2017-2.2-23" not in r["claims"] for r in rows if r not in marked)
+    tsv = runner.invoke(app, ["approvals", "-f", "tsv", *args]).stdout.splitlines()
+    assert tsv[0].endswith("\tedited_claims") and sum(line.endswith("\twong2017-2.2-23") for line in tsv) == len(marked)
+    md = runner.invoke(app, ["export", "-t", "approvals", "-o", "-", *args]).stdout
+    assert "(edited by hand: `wong2017-2.2-23`)" in md
+    untouched = json.loads(runner.invoke(app, ["approvals", "-f", "json"]).stdout)
+    assert not any("edited_claims" in r for r in untouched)

@@ -110,8 +110,10 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
                                                       if r.get("regulator_inferred_from") else "")
             refs = _refs(r["refs"]) if r["refs"] else (
                 "none in sentence" + (f"; context {_refs(r['context_refs'])}" if r["context_refs"] else ""))
+            claims_cell = _ids(r["claims"]) + (f" (edited by hand: {_ids(r['edited_claims'])})"
+                                               if r.get("edited_claims") else "")
             rows.append([r["kind"].replace("_", " "), escape(what), escape(r["indication"]),
-                         str(r["year"] or ""), reg, _ids(r["claims"]), refs])
+                         str(r["year"] or ""), reg, claims_cell, refs])
             used.update(r["claims"])
         out.append(_table(["kind", "drug(s)", "indication", "year", "regulator", "claims", "refs"], rows))
     if "resistance" in sections:

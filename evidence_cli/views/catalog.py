@@ -50,6 +50,16 @@ def edit_note(row: dict) -> str | None:
     return f"edited by hand: {fields}" if fields else None
 
 
+def edit_notes(claims: list[dict]) -> dict[str, str]:
+    """{claim id: "edited by hand: ..."} for every claim a person changed (rows built from them say so)."""
+    notes = {}
+    for c in claims:
+        note = edit_note(claim_row(c))
+        if note:
+            notes[c["id"]] = note
+    return notes
+
+
 def entity_record(e: LexEntry, count: int) -> dict:
     rec = {"id": e.id, "type": e.type, "label": e.label,
            "aliases": [a for a in dict.fromkeys((*e.aliases, *e.aliases_ci)) if a != e.label],
