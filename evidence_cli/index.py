@@ -27,7 +27,7 @@ STALE_DAYS = 30  # index folders of other claims files are removed this long aft
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
 RERANK_POOL = 30  # best hits re-ranked with the neighbouring sentences
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
-COORD = 1.0  # a claim's score is multiplied by (query terms it matches / query terms) ** COORD
+COORD = 1.0  # a score is multiplied by (query words and names it matches / those in the query) ** COORD
 
 
 @dataclass
@@ -295,8 +295,11 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
 
     schema = handle.ix.schema
     analyzer = schema["text"].analyzer
-    stems = [t.text for w in plan.expanded_words() for t in analyzer(w)]
-    stems = list(dict.fromkeys(stems))
+    word_of_stem: dict[str, str] = {}
+    for expanded, word in plan.word_of().items():
+        for t in analyzer(expanded):
+            word_of_stem.setdefault(t.text, word)
+    stems = list(word_of_stem)
     should = []
     searcher = handle.searcher
     n_docs = max(1, searcher.doc_count())
@@ -325,8 +328,10 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     ranked = []  # (score, stored fields)
     if should:
         terms = [(t.fieldname, t.text, t.boost) for t in should]
+        # coordination counts query words (a word with its synonyms) and names, not expanded terms
+        groups = [word_of_stem.get(text, text) if field == "text" else f"{field}:{text}" for field, text, _ in terms]
         allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
-        for docnum, score in top_scores(searcher, terms, pool, allowed, coord=COORD):
+        for docnum, score in top_scores(searcher, terms, pool, allowed, coord=COORD, groups=groups):
             fields = searcher.stored_fields(docnum)
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
                 near = set(fields.get("near", "").split())
@@ -345,13 +350,14 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     return hits
 
 
-def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
-               allowed: set[int] | None = None, coord: float = 0.0) -> list[tuple[int, float]]:
+def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: set[int] | None = None,
+               coord: float = 0.0, groups: list[str] | None = None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
     ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
     whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
     compares them with whoosh's own to 1e-12). With ``coord``, each score is then multiplied by the share of the
-    terms the document matches, to that power (Lucene's classic coordination factor at 1).
+    terms the document matches, to that power (Lucene's classic coordination factor at 1); ``groups`` (one label
+    per term) makes terms with the same label count once, e.g. a word and its synonyms.
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
@@ -359,24 +365,32 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int,
     scores: dict[int, float] = {}
     from collections import Counter
 
-    matched: Counter | None = Counter() if coord and len(terms) > 1 else None
+    groups = groups or [f"{f}:{t}" for f, t, _ in terms]
+    n_groups = len(set(groups))
+    # docs matched per group: counted directly for a one-term group, as a set where synonyms could double-count
+    matched: tuple[Counter, dict[str, set[int]]] | None = None
+    if coord and n_groups > 1:
+        matched = (Counter(), {g: set() for g in groups if groups.count(g) > 1})
     try:
         for sub, offset in searcher.leaf_searchers():
-            _score_segment(searcher, sub.reader(), offset, terms, scores, matched)
+            _score_segment(searcher, sub.reader(), offset, terms, scores, matched, groups)
     except (_NoFastPath, AttributeError, ImportError):  # not the codec this reads: whoosh scores every match
         from whoosh import query as Q
 
         matches = searcher.search(Q.Or([Q.Term(f, t, boost=b) for f, t, b in terms]), limit=None)
         scores = {hit.docnum: hit.score for hit in matches}
         if matched is not None:
-            matched = Counter()
-            for f, t, _ in terms:
-                matched.update(searcher.docs_for_query(Q.Term(f, t)))
+            matched = (Counter(), {g: set() for g in groups})
+            for (f, t, _), g in zip(terms, groups, strict=True):
+                matched[1][g].update(searcher.docs_for_query(Q.Term(f, t)))
     if allowed is not None:
         scores = {d: s for d, s in scores.items() if d in allowed}
     if matched is not None:
-        factor = [(n / len(terms)) ** coord for n in range(len(terms) + 1)]
-        scores = {d: s * factor[matched[d]] for d, s in scores.items()}
+        counts, sets = matched
+        for docs in sets.values():
+            counts.update(docs)
+        factor = [(n / n_groups) ** coord for n in range(n_groups + 1)]
+        scores = {d: s * factor[counts[d]] for d, s in scores.items()}
     if len(scores) > k:
         import heapq
 
@@ -410,12 +424,12 @@ def _field_lengths(reader, field: str) -> bytes:
     return raw + bytes(count - len(raw))
 
 
-def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float], matched) -> None:
+def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float], matched, groups) -> None:
     if reader.has_deletions():
         raise _NoFastPath
     weighting = searcher.weighting
     get = scores.get
-    for field, text, boost in terms:
+    for (field, text, boost), group in zip(terms, groups, strict=True):
         btext = searcher.schema[field].to_bytes(text)
         if (field, btext) not in reader:
             continue
@@ -447,7 +461,8 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
                     docnum += offset
                     scores[docnum] = get(docnum, 0.0) + tf * boost
             if matched is not None:
-                matched.update(map(offset.__add__, m._ids))  # Counter.update counts in C
+                counts, sets = matched
+                sets.get(group, counts).update(map(offset.__add__, m._ids))
             m._next_block()
 
 

@@ -95,6 +95,14 @@ class QueryPlan:
             out.extend(SYNONYMS.get(w.lower(), ()))
         return list(dict.fromkeys(out))
 
+    def word_of(self) -> dict[str, str]:
+        """Each expanded word -> the query word it came from (a synonym counts with its word, not on its own)."""
+        out: dict[str, str] = {}
+        for w in self.words:
+            for x in (w, *SYNONYMS.get(w.lower(), ())):
+                out.setdefault(x, w)
+        return out
+
 
 class AliasMatcher:
     """Finds lexicon aliases in user text (longest first; case-sensitive where the lexicon says so)."""

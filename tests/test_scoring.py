@@ -111,3 +111,32 @@ def test_coordination_scales_by_the_share_of_terms_matched(handle, text):
     expected = sorted(((d, s * matched[d] / len(terms)) for d, s in raw.items()), key=lambda item: -item[1])
     assert [s for _, s in ours] == pytest.approx([s for _, s in expected[:30]], rel=1e-12)
     assert all(s == pytest.approx(raw[d] * matched[d] / len(terms), rel=1e-12) for d, s in ours)
+
+
+def test_coordination_counts_a_word_with_its_synonyms_once_and_the_fallback_agrees(handle, monkeypatch):
+    terms = [*_terms(handle, "PD-L1 expression melanoma"), ("text", "escap", 1.0), ("text", "evad", 1.0)]
+    groups = [f"{f}:{t}" for f, t, _ in terms[:-2]] + ["evade", "evade"]
+    fast = index.top_scores(handle.searcher, terms, 30, coord=1.0, groups=groups)
+
+    def no_fast_path(*args, **kwargs):
+        raise index._NoFastPath
+
+    monkeypatch.setattr(index, "_score_segment", no_fast_path)
+    slow = index.top_scores(handle.searcher, terms, 30, coord=1.0, groups=groups)
+    assert [d for d, _ in fast] == [d for d, _ in slow]
+    assert [s for _, s in fast] == pytest.approx([s for _, s in slow], rel=1e-9)
+    raw = dict(index.top_scores(handle.searcher, terms, 10**6))
+    matched = {}
+    for (f, t, _), g in zip(terms, groups, strict=True):
+        for d in handle.searcher.docs_for_query(Q.Term(f, t)):
+            matched.setdefault(d, set()).add(g)
+    assert all(s == pytest.approx(raw[d] * len(matched[d]) / len(set(groups)), rel=1e-9) for d, s in fast)
+
+
+def test_coordination_through_run_query(tmp_path):
+    """On the chapter, "PD-L1 expression melanoma" ranks second a melanoma sentence about PD-L1-expressing
+    tumour cells; plain BM25F ranked there a melanoma sentence that never names PD-L1."""
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path)
+    plan = plan_query("PD-L1 expression melanoma", AliasMatcher(handle.aliases))
+    assert [h["id"] for h in index.run_query(handle, plan, limit=2, highlight=False)] == [
+        "wong2017-2.4-27", "wong2017-2.4-18"]
