@@ -267,7 +267,7 @@ def query(
     section: Annotated[list[str] | None, typer.Option("--section", "-s", help="Only this section, e.g. 2.5.")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this claim kind, e.g. approval.")] = None,
     tier: Annotated[list[str] | None, typer.Option("--tier", "-t", help="Only this evidence tier, e.g. "
-                                                   "clinical_trial.")] = None,
+                                                   "randomized_phase3 or hypothesis.")] = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,

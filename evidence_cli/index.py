@@ -362,9 +362,9 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
     whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh."""
-    scores: dict[int, float] = {}
     from collections import Counter
 
+    scores: dict[int, float] = {}
     groups = groups or [f"{f}:{t}" for f, t, _ in terms]
     n_groups = len(set(groups))
     # docs matched per group: counted directly for a one-term group, as a set where synonyms could double-count
@@ -467,7 +467,7 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
 
 
 def sections(handle: IndexHandle) -> list[str]:
-    """The section ids in the index, in document order of first appearance."""
+    """The section ids in the index, in reading order: abstract, keywords, then by section number."""
     return sorted((t.decode("utf-8") for t in handle.searcher.lexicon("section")), key=_section_order)
 
 
