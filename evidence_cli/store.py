@@ -308,12 +308,17 @@ def parse_cache_path(cache_dir: Path, claims_file: Path) -> Path:
     return Path(cache_dir) / f"parsed-{key}.json"
 
 
+def _cache_format() -> str:
+    """The cache's own format and the PyYAML that parsed it: another PyYAML might read a value differently."""
+    return f"{PARSE_CACHE_FORMAT}/pyyaml-{_yaml().__version__}"
+
+
 def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
     try:
         cached = json.loads(parse_cache_path(cache_dir, claims_file).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(cached, dict) or cached.get("format") != PARSE_CACHE_FORMAT:
+    if not isinstance(cached, dict) or cached.get("format") != _cache_format():
         return {}
     blocks = cached.get("blocks")
     return blocks if isinstance(blocks, dict) else {}
@@ -407,7 +412,7 @@ def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict)
         blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True) if _json_exact(c)}
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(
-            {"format": PARSE_CACHE_FORMAT, "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
+            {"format": _cache_format(), "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
     except Exception:
         return
 
