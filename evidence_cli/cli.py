@@ -447,6 +447,7 @@ def _mark_edited(rows: list[dict], data: dict) -> bool:
         r["edited_shown"] = {cid: notes[cid] for cid in dict.fromkeys(ids) if cid in notes}
         if r["edited_shown"]:
             r["edited_claims"] = list(r["edited_shown"])
+            r["edited_claims_shown"] = "; ".join(f"{cid} ({note})" for cid, note in r["edited_shown"].items())
     return any(r.get("edited_claims") for r in rows)
 
 
@@ -458,7 +459,7 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
         err(empty)
         raise typer.Exit(EXIT_NO_RESULTS)
     if _mark_edited(rows, data):
-        columns = [*columns, ("edited_claims", "edited by hand")]
+        columns = [*columns, ("edited_claims_shown", "edited by hand")]
     public = [{k: v for k, v in r.items() if not k.endswith("_shown")} for r in rows]
     if fmt is Format.table and tree is not None:
         tree(rows)

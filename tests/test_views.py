@@ -162,8 +162,10 @@ def test_views_name_the_claims_a_person_edited(tmp_path):
                           for r in marked)
     assert all("wong2017-2.2-23" not in r["claims"] for r in rows if r not in marked)
     tsv = runner.invoke(app, ["approvals", "-f", "tsv", *args]).stdout.splitlines()
-    assert tsv[0].endswith("\tedited_claims") and sum(line.endswith("\twong2017-2.2-23") for line in tsv) == len(marked)
+    note = "wong2017-2.2-23 (edited by hand since ingest)"
+    assert tsv[0].endswith("\tedited_claims") and sum(line.endswith(f"\t{note}") for line in tsv) == len(marked)
     md = runner.invoke(app, ["export", "-t", "approvals", "-o", "-", *args]).stdout
-    assert "(edited by hand: `wong2017-2.2-23`)" in md
+    assert "| `wong2017-2.2-23` *(edited by hand since ingest)* |" in md  # the approvals table
+    assert "| [99] | `wong2017-2.2-23` *(edited by hand since ingest)* |" in md  # the citation index
     untouched = json.loads(runner.invoke(app, ["approvals", "-f", "json"]).stdout)
     assert not any("edited_claims" in r for r in untouched)
