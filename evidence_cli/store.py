@@ -250,10 +250,10 @@ def load_claims(path: Path, cache_dir: Path | None = None) -> dict:
     text = _read_text(path)
     if not _ALIAS_LIKE.search(text):
         # Fast path: one C-speed parse (or the parse cache) and a schema check; the slow path finds lines.
-        data, changed = _load_cached(path, text, cache_dir) if cache_dir is not None else (_parse_quietly(text), False)
+        data, keys = _load_cached(path, text, cache_dir) if cache_dir is not None else (_parse_quietly(text), None)
         if isinstance(data, dict) and _quick_ok(data):
-            if changed:
-                write_parse_cache(cache_dir, path, text, data)
+            if keys is not None:
+                _write_blocks(cache_dir, path, keys, data["claims"])
             return data
     data, problems = validate_text(text, str(path))
     if problems or data is None:
@@ -324,25 +324,25 @@ def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
     return blocks if isinstance(blocks, dict) else {}
 
 
-def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, bool]:
+def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, list[str] | None]:
     """Parse ``text`` reusing the cached claims of unchanged blocks; (None, _) when anything is doubtful. The
-    flag says whether the cache should be rewritten."""
+    second value is the block keys when the cache should be rewritten with this text's claims, else None."""
     split = split_claim_blocks(text)
     if split is None:
-        return _parse_quietly(text), True
+        return _parse_quietly(text), None  # no blocks: nothing this text could put in the cache
     cached = _read_parse_cache(cache_dir, path)
     header_text, blocks = split
     keys = [_block_key(b) for b in blocks]
     missing = [b for b, k in zip(blocks, keys, strict=True) if k not in cached]  # only the last may lack "\n"
     data = _parse_quietly(header_text)
     if not (isinstance(data, dict) and "claims" in data and data["claims"] is None):
-        return None, False
+        return None, None
     fresh = _parse_blocks(missing)
     if not isinstance(fresh, list) or len(fresh) != len(missing):
-        return None, False
+        return None, None
     fresh_iter = iter(fresh)
     data["claims"] = [cached[k] if k in cached else next(fresh_iter) for k in keys]
-    return data, bool(missing) or len(cached) != len(set(keys))
+    return data, keys if missing or len(cached) != len(set(keys)) else None
 
 
 PARALLEL_PARSE_MIN = 4000  # claims to parse before a second process pays for itself (~0.5 ms of YAML each)
@@ -405,11 +405,16 @@ def _json_exact(value) -> bool:
 def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict) -> None:
     """Remember the parsed claims of ``text`` (valid data only) for the next load. Best effort: it is a cache."""
     split = split_claim_blocks(text)
-    if split is None or len(split[1]) != len(data["claims"]):
+    if split is not None:
+        _write_blocks(cache_dir, claims_file, [_block_key(b) for b in split[1]], data["claims"])
+
+
+def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], claims: list) -> None:
+    if len(keys) != len(claims):
         return
     try:
         # a claim JSON would not give back exactly (a date, a mapping with a number as key) is simply not cached
-        blocks = {_block_key(b): c for b, c in zip(split[1], data["claims"], strict=True) if _json_exact(c)}
+        blocks = {k: c for k, c in zip(keys, claims, strict=True) if _json_exact(c)}
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(
             {"format": _cache_format(), "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
