@@ -289,7 +289,7 @@ def query(
                       tiers=[t.lower() for t in tier or ()])
     if plan.empty:
         raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
-    check_filters(plan, idx.sections(handle))
+    check_filters(plan, idx.sections(handle) if plan.sections else [])
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
     rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]
@@ -323,8 +323,9 @@ def show(
                   if c["id"] != claim_id and c["doc"] == claim["doc"] and c["section"] == claim["section"]]
     from evidence_cli.render import machine
 
+    row = claim_row(claim)
     full = {k: v for k, v in claim.items() if k != "ingest_hash"}
-    if claim_row(claim).get("edited_since_ingest"):
+    if row.get("edited_since_ingest"):
         full["edited_since_ingest"] = True
     full["claims"] = [claim["id"]]
     full["neighbours"] = [c["id"] for c in neighbours]
@@ -332,9 +333,9 @@ def show(
         (machine.write_json if fmt is Format.json else machine.write_jsonl)([full])
         return
     if fmt is Format.tsv:
-        machine.write_tsv(_tsv_rows([claim_row(claim)]), CLAIM_TSV)
+        machine.write_tsv(_tsv_rows([row]), CLAIM_TSV)
         return
-    emit_claims([claim_row(claim)], fmt, f"claim {claim_id}")
+    emit_claims([row], fmt, f"claim {claim_id}")
     if fmt is Format.table:
         from evidence_cli.render.table import claims_table, records_table
 
@@ -433,12 +434,9 @@ def _nonempty(name: str, value: str | None) -> None:
         raise UsageError(f"{name} needs a value; leave the option out to see everything")
 
 
-def _mark_edited(rows: list[dict], data: dict) -> bool:
-    """Give each view row ``edited_claims`` (the ids among its claims that a person changed) and
-    ``edited_shown`` (id -> note, for trees); True if any row has one."""
-    from evidence_cli.views.catalog import edit_notes
-
-    notes = edit_notes(data["claims"])
+def _mark_edited(rows: list[dict], notes: dict[str, str]) -> bool:
+    """Give each view row ``edited_claims`` (the ids among its claims that a person changed, by ``notes`` from
+    views.catalog.edit_notes) and ``edited_shown`` (id -> note, for trees); True if any row has one."""
     for r in rows:
         ids = list(r.get("claims") or [])
         for value in r.values():  # strategies, rationale, caveats, numbers: [{"claim": id, ...}]
@@ -458,7 +456,9 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
     if not rows:
         err(empty)
         raise typer.Exit(EXIT_NO_RESULTS)
-    if _mark_edited(rows, data):
+    from evidence_cli.views.catalog import edit_notes
+
+    if _mark_edited(rows, edit_notes(data["claims"])):
         columns = [*columns, ("edited_claims_shown", "edited by hand")]
     public = [{k: v for k, v in r.items() if not k.endswith("_shown")} for r in rows]
     if fmt is Format.table and tree is not None:
@@ -473,10 +473,12 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
 
 def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None) -> str:
     from evidence_cli.render.markdown import export_markdown
+    from evidence_cli.views.catalog import edit_notes
 
+    notes = edit_notes(data["claims"])
     for name in ("approvals", "resistance", "biomarkers", "regimens"):
         if name in sections:
-            _mark_edited(sections[name], data)
+            _mark_edited(sections[name], notes)
 
     docs = data["documents"]
     source = docs[0] if len(docs) == 1 else {"title": ", ".join(d.get("title", d["id"]) for d in docs)}
@@ -787,7 +789,7 @@ def export(
         plan = plan_query(query_text, AliasMatcher(handle.aliases))
         if plan.empty:
             raise UsageError("the query has nothing to search for")
-        check_filters(plan, idx.sections(handle))
+        check_filters(plan, idx.sections(handle) if plan.sections else [])
         sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
         if not sections["query"]["rows"] and not (topic or claim_ids):
             err(f"no claims match {query_text!r}; nothing exported")

@@ -74,13 +74,6 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _load_for_build(claims_file: Path, index_root: Path) -> dict:
-    """The claims for an index build, through the parse cache kept beside the indexes (see store.load_claims)."""
-    from evidence_cli.store import load_claims
-
-    return load_claims(claims_file, cache_dir=index_root)
-
-
 def _schema():
     from whoosh.analysis import StemmingAnalyzer
     from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -207,7 +200,10 @@ def open_index(
         handle = _try_open(final)
         if handle is not None:
             return handle
-    data = _load_for_build(claims_file, index_root)  # a broken claims file fails here, before any note
+    from evidence_cli.store import load_claims
+
+    # a broken claims file fails here, before any note; the parse cache beside the indexes spares unchanged claims
+    data = load_claims(claims_file, cache_dir=index_root)
     if not rebuild:
         if final.exists():
             if note:

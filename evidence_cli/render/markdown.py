@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_cli.views.catalog import edit_note
+from evidence_cli.views.catalog import edit_note, edit_notes
 
 
 def refs_note(row: dict) -> str:
@@ -181,7 +181,7 @@ def export_markdown(title: str, source: dict, sections: dict, claims_by_id: dict
     for cid in sorted(used, key=position.__getitem__):
         for ref in claims_by_id[cid].get("refs") or []:
             by_ref.setdefault(ref, []).append(cid)
-    notes = {cid: edit_note(claim_row_from(claims_by_id[cid])) for cid in used}
+    notes = edit_notes([claims_by_id[cid] for cid in used])
     rows = [[f"[{ref}]", _ids_noted(ids, notes)] for ref, ids in sorted(by_ref.items())]
     uncited = [cid for cid in used if not claims_by_id[cid].get("refs")]
     out.append(_table(["ref", "cited by"], rows) if rows else "No claim used above prints a reference number.\n")
