@@ -44,6 +44,12 @@ def _expand(body: str) -> tuple[int, ...] | None:
     return tuple(numbers)
 
 
+def expand_group(body: str) -> tuple[int, ...] | None:
+    """The numbers of one citation group's body ("27–30, 32" -> 27, 28, 29, 30, 32), or None when it is no
+    citation (a reversed or absurdly long range, a zero)."""
+    return _expand(body) or None
+
+
 def find_citations(text: str) -> list[Citation]:
     """All citation groups in ``text``, in order of appearance."""
     found: list[Citation] = []

@@ -109,7 +109,8 @@ def root(
 def ingest(
     sources: Annotated[
         list[Path] | None,
-        typer.Argument(help="Corpus .txt files or folders. Default: $EVIDENCE_CORPUS, then ./corpus.",
+        typer.Argument(help="Corpus documents (.pdf, .txt, .md) or folders of them. Default: $EVIDENCE_CORPUS, "
+                       "then ./corpus.",
                        show_default=False),
     ] = None,
     claims: Annotated[
@@ -121,29 +122,39 @@ def ingest(
     no_tag: Annotated[bool, typer.Option("--no-tag", help="Skip spaCy entity, hedging and tier tagging.")] = False,
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Split corpus documents into cited claims (claims.yaml).
+    """Split corpus documents (PDF, text, markdown) into cited claims (claims.yaml).
 
-    Example: evidence ingest corpus/
+    Example: evidence ingest corpus/ paper.pdf
 
-    Cleans the PDF text (headers, footers, licence line, line-end hyphens, figure captions), keeps section numbers,
-    parses [n], [n-m], [n, m] and (Author 2010) citations, and tags entities, hedging, claim kind and evidence
-    tier. Re-ingesting unchanged sources rewrites nothing. Your corrections to refs, entities, hedging, kind,
-    tier and numbers, and fields you add, are kept; the sentence text always comes from the source.
+    Reads the layout from each document: running headers and footers (lines repeated across pages), two-column
+    reading order, headings (by font, or short title lines in text), figure captions (kept as figure claims),
+    tables, licence and article-history boxes, back matter, the reference list, line-end hyphens and ligatures.
+    Citations: [n], [n-m], [n, m] before or after the full stop, superscript numbers in PDFs, and (Author 2010).
+    Each PDF's extracted text is kept in extracted/ beside the claims file; claims carry their pages.
+    If any document cannot be read, nothing is written and every bad file is named (exit 2).
+    Re-ingesting unchanged sources rewrites nothing. Your corrections to refs, entities, hedging, kind, tier and
+    numbers, and fields you add, are kept; the sentence text always comes from the source.
     """
     from evidence_cli import paths
     from evidence_cli.ingest import ingest as run_ingest
+    from evidence_cli.render.table import StderrProgress
 
     out = paths.claims_output_path(claims)
     tagger = None
     if not no_tag:
-        from evidence_cli.render.table import StderrProgress
         from evidence_cli.tagging import tag_claims
 
         bar = StderrProgress("tagging claims")
 
         def tagger(claims_to_tag: list[dict]) -> None:
             tag_claims(claims_to_tag, progress=bar)
-    report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=None,
+
+    reading = StderrProgress("reading documents", minimum=2)
+
+    def progress(done: int, total: int, path: Path | None) -> None:
+        reading(done, total)
+
+    report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=progress,
                               cache_dir=paths.index_dir(index_dir))
     if dry_run:
         sys.stdout.write(text)

@@ -23,19 +23,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence_cli.errors import DataError, Problem
+from evidence_cli.layout import (
+    ABSTRACT_HEADING,
+    BACK_MATTER_HEADING,
+    BOILERPLATE,
+    BULLET,
+    CAPTION,
+    DOI_LINE,
+    KEYWORDS,
+    LICENCE_INSIDE,
+    NUMBERED_HEADING,
+    PAGE_NUMBER,
+    REFERENCES_HEADING,
+    TERMINAL,
+    body_size,
+    furniture,
+    is_title_line,
+    sup_citation,
+    superscript_text,
+    text_lines,
+)
+from evidence_cli.pdf import Line
 
-# A full line in this extraction is ~84-100 characters; a paragraph's last line is usually shorter.
+# A full line of a hard-wrapped text is ~84-100 characters; a paragraph's last line is usually shorter.
 SHORT_LINE = 84
 
-_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.\s+([A-Z][^\n]{0,118}?)\s*$")
-_FIGURE = re.compile(r"^(Figure|Fig\.)\s+(\d+)\.\s")
-_KEYWORDS = re.compile(r"^Keywords?\s*:", re.IGNORECASE)
-_PAGE_NUMBER = re.compile(r"^\d{1,4}$")
-_DOI_LINE = re.compile(r"^(https?://)?(dx\.)?doi\.org/\S+$|^doi:\s*\S+$", re.IGNORECASE)
-_LICENCE = re.compile(r"^(©|\(c\)\s*\d{4})|Licensee\s+\w+\.|distributed under the terms of the Creative Commons")
-_TERMINAL = ".!?:”\"’)]"
 _WORD_BEFORE_HYPHEN = re.compile(r"([\w]+)-$")
 _WORD_AFTER = re.compile(r"^([\w]+)")
+
+# Function words that form closed compounds (sometimes, without, therefore, whereas, nevertheless, ...).
+_CLOSED_PREFIXES = frozenset(
+    "some with there here where what when what how any every none never ever further more over under with"
+    " into onto upon them your self what them this that these those through thereby whereby other another"
+    " noth anyth someth every whom whose what".split()
+)
 
 ABBREVIATIONS = frozenset(
     "e.g i.e vs etc al fig figs ref refs approx ca cf dr mr mrs ms no nos vol p pp resp incl max min".split()
@@ -58,11 +79,12 @@ class DocMeta:
     licence: str = ""
     references_available: bool = False
     references_note: str = ""
-    running_headers: list[str] = field(default_factory=list)
+    extracted: str = ""  # for a PDF: the kept extracted text that claim spans point into
+    pages: int | None = None
 
     def to_dict(self) -> dict:
         out: dict = {"id": self.id, "path": self.path, "sha256": self.sha256}
-        for key in ("title", "authors", "book", "publisher", "year", "doi", "licence"):
+        for key in ("title", "authors", "book", "publisher", "year", "doi", "licence", "extracted", "pages"):
             value = getattr(self, key)
             if value:
                 out[key] = value
@@ -84,6 +106,7 @@ class Sentence:
     paragraph: int
     kind: str = "text"  # text | figure | keywords
     figure: int | None = None
+    sup_refs: tuple[int, ...] = ()  # reference numbers printed as superscripts (PDF only)
 
 
 def slug(name: str) -> str:
@@ -95,7 +118,8 @@ def read_document(path: Path) -> tuple[DocMeta, str]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(Problem(str(path), None, "no such corpus document; pass a .txt file or a folder")) from None
+        raise DataError(Problem(str(path), None, "no such corpus document; pass a .pdf, .txt or .md file or a "
+                                "folder")) from None
     except OSError as exc:
         raise DataError(Problem(str(path), None, f"cannot read: {exc.strerror}")) from None
     if b"\x00" in data:
@@ -107,6 +131,12 @@ def read_document(path: Path) -> tuple[DocMeta, str]:
         raise DataError(
             Problem(str(path), line, "not valid UTF-8; convert it (e.g. iconv -t UTF-8) and ingest again")
         ) from None
+    return read_sidecar(path, hashlib.sha256(data).hexdigest()), raw
+
+
+def read_sidecar(path: Path, sha256: str) -> DocMeta:
+    """The document's metadata from its optional sidecar ``path.with_suffix('.yaml')`` (id, title, authors, ...);
+    the id defaults to the file name."""
     meta: dict = {}
     sidecar = path.with_suffix(".yaml")
     if sidecar.is_file():
@@ -116,18 +146,21 @@ def read_document(path: Path) -> tuple[DocMeta, str]:
         if not isinstance(loaded, dict):
             raise DataError(Problem(str(sidecar), 1, "document metadata must be a mapping (id: ..., title: ...)"))
         meta = loaded
-    known = {k: meta[k] for k in DocMeta.__dataclass_fields__ if k in meta and k not in ("path", "sha256")}
+    fields = ("path", "sha256", "extracted", "pages")
+    known = {k: meta[k] for k in DocMeta.__dataclass_fields__ if k in meta and k not in fields}
     known.setdefault("id", slug(path.stem))
     known["id"] = str(known["id"])
-    return DocMeta(path=path.as_posix(), sha256=hashlib.sha256(data).hexdigest(), **known), raw
+    return DocMeta(path=path.as_posix(), sha256=sha256, **known)
 
 
 class _Stream:
-    """Cleaned text being assembled, with the raw offset of every character."""
+    """Cleaned text being assembled, with the raw offset of every character and the superscript citations
+    (``marks``: the position in the text where each stood, and its reference numbers)."""
 
     def __init__(self) -> None:
         self.chars: list[str] = []
         self.offsets: list[int] = []
+        self.marks: list[tuple[int, tuple[int, ...]]] = []
 
     def __bool__(self) -> bool:
         return bool(self.chars)
@@ -142,23 +175,37 @@ class _Stream:
 
     def add(self, content: str, offset: int) -> None:
         """Append ``content`` (starting at raw ``offset``), folding white space runs into one space."""
-        for i, ch in enumerate(content):
+        self.add_pairs([(ch, offset + i) for i, ch in enumerate(content)])
+
+    def add_pairs(self, pairs: list[tuple[str, int]], marks=()) -> None:
+        """Append characters with their offsets (white space runs folded) and the marks placed among them."""
+        marks = sorted(marks)
+        m = 0
+        for i, (ch, off) in enumerate(pairs):
+            while m < len(marks) and marks[m][0] <= i:
+                self.marks.append((len(self.chars), marks[m][1]))
+                m += 1
             if ch.isspace():
                 if not self.chars or self.chars[-1] == " ":
                     continue
                 ch = " "
             self.chars.append(ch)
-            self.offsets.append(offset + i)
+            self.offsets.append(off)
+        for _, refs in marks[m:]:
+            self.marks.append((len(self.chars), refs))
 
     def join(self, content: str, offset: int, dehyphenate: bool) -> None:
+        self.join_pairs([(ch, offset + i) for i, ch in enumerate(content)], (), dehyphenate)
+
+    def join_pairs(self, pairs: list[tuple[str, int]], marks, dehyphenate: bool) -> None:
         """Append the next line: drop a word-splitting hyphen, glue after a kept hyphen or slash, else a space."""
         if self.chars and self.chars[-1] == "-" and dehyphenate:
             self.chars.pop()
             self.offsets.pop()
-        elif self.chars and self.chars[-1] not in "-/":
+        elif self.chars and self.chars[-1] not in "-/" and pairs:
             self.chars.append(" ")
-            self.offsets.append(offset)
-        self.add(content, offset)
+            self.offsets.append(pairs[0][1])
+        self.add_pairs(pairs, marks)
 
 
 class _Hyphenation:
@@ -167,13 +214,19 @@ class _Hyphenation:
     def __init__(self, raw: str) -> None:
         self.compounds: set[str] = set()
         self.words: set[str] = set()
+        broken = False  # the previous line ended in a hyphen: its first word is the second half of a split
         for line in raw.splitlines():
-            for word in re.findall(r"[\w]+(?:-[\w]+)*", line):
+            tokens = re.findall(r"[\w]+(?:-[\w]+)*", line)
+            ends_broken = line.rstrip().endswith("-")
+            for k, word in enumerate(tokens):
+                if (k == 0 and broken) or (k == len(tokens) - 1 and ends_broken):
+                    continue
                 if "-" in word:
                     parts = word.lower().split("-")
                     self.compounds.update(f"{a}-{b}" for a, b in itertools.pairwise(parts))
                 else:
                     self.words.add(word.lower())
+            broken = ends_broken if line.strip() else broken
 
     def splits_word(self, before: str, after: str) -> bool:
         left = _WORD_BEFORE_HYPHEN.search(before)
@@ -184,116 +237,484 @@ class _Hyphenation:
         if b[0].isupper() or b[0].isdigit() or a[-1].isupper() or a[-1].isdigit():
             return False  # PD- / L1, MHC- / related, CTLA- / 4
         compound, closed = f"{a}-{b}".lower(), f"{a}{b}".lower()
-        return not (compound in self.compounds and closed not in self.words)
+        if closed in self.words:
+            return True
+        if compound in self.compounds:
+            return False
+        # "well-" + "established", "colony-" + "stimulating": two words the document also uses on their own
+        # (not "some-" + "times", "with-" + "out": English closes compounds of function words)
+        return not (len(a) >= 4 and len(b) >= 5 and a.lower() in self.words and b.lower() in self.words
+                    and a.lower() not in _CLOSED_PREFIXES)
 
 
-def _classify(stripped: str, meta: DocMeta) -> str:
-    if not stripped:
-        return "blank"
-    for header in meta.running_headers:
-        if stripped.startswith(header) and _PAGE_NUMBER.match(stripped[len(header) :].strip() or "0"):
-            return "drop"
-    if _PAGE_NUMBER.match(stripped) or _DOI_LINE.match(stripped) or _LICENCE.search(stripped):
-        return "drop"
-    if stripped == "Abstract" or _KEYWORDS.match(stripped):
-        return "heading"
-    if _HEADING.match(stripped) and not stripped.endswith("."):
-        return "heading"
-    if _FIGURE.match(stripped):
-        return "figure"
-    return "text"
+_LIGATURES = {"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
+              "\u2010": "-", "\u2011": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " "}
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_NO_SPACE_BEFORE = frozenset(",;:)]")
+_NO_SPACE_AFTER = frozenset("([")
 
 
-def segment(raw: str, meta: DocMeta) -> list[Sentence]:
-    """Clean ``raw`` and cut it into sentences (see the module docstring)."""
-    hyph = _Hyphenation(raw)
-    sentences: list[Sentence] = []
-    section, title = "front", "Front matter"
-    paragraph = 0
-    stream = _Stream()
-    caption: _Stream | None = None
-    caption_no = 0
-    prev_line = ""  # the last text line added to the stream (stripped)
-    gap = False  # a blank or dropped line since prev_line
+@dataclass
+class Reference:
+    """One entry of the document's reference list, as printed."""
 
-    def flush() -> None:
-        nonlocal stream
-        if stream:
-            sentences.extend(split_sentences(stream, section, title, paragraph))
-        stream = _Stream()
+    n: int
+    text: str
+    start: int
+    end: int
 
-    def flush_caption() -> None:
-        nonlocal caption
-        if caption:
-            text = caption.text.strip()
-            sentences.append(
-                Sentence(text, caption.offsets[0], caption.offsets[len(text) - 1] + 1, section, title, 0,
-                         kind="figure", figure=caption_no)
-            )
-        caption = None
 
-    offset = 0
-    for line in raw.splitlines(keepends=True):
-        line_start = offset
-        offset += len(line)
-        body = line.rstrip("\r\n")
-        stripped = body.strip()
-        lead = line_start + (len(body) - len(body.lstrip()))
-        kind = _classify(stripped, meta)
-        numbered = _HEADING.match(stripped) if kind == "heading" else None
-        if numbered and (int(numbered.group(1).split(".")[0]) >= 100
-                         or (prev_line and not gap and prev_line[-1:] not in _TERMINAL)):
-            kind = "text"  # "2011. Pembrolizumab was ..." wrapped mid-sentence is not a section heading
-        if caption is not None:
-            if kind == "blank":
-                flush_caption()
-            elif kind == "text":
-                caption.join(stripped, lead, hyph.splits_word(caption.tail(60), stripped))
-                continue
+@dataclass
+class Segmented:
+    sentences: list[Sentence]
+    references: list[Reference]
+
+
+def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tuple[list[tuple[str, int]],
+                                                                                 list[tuple[int, tuple[int, ...]]]]:
+    """The characters of ``line.text[begin:]`` with their offsets, cleaned: ligatures spelt out, invisible
+    characters dropped, superscript citations taken out (returned as marks at their position), and the
+    extractor's stray spaces before punctuation and inside hyphenated tokens removed. ``before`` is the text
+    the line continues (to tell a superscript glued to the previous line's last word)."""
+    text = line.text
+    sup_end = dict(line.sup)
+    pairs: list[tuple[str, int]] = []
+    marks: list[tuple[int, tuple[int, ...]]] = []
+    i, end = begin, len(text.rstrip())
+    while i < end:
+        if i in sup_end:
+            b = sup_end[i]
+            context = before + "".join(ch for ch, _ in pairs[-40:]) if not pairs else "".join(
+                ch for ch, _ in pairs[-40:])
+            refs = sup_citation(text, i, b, context)
+            if refs:
+                marks.append((len(pairs), refs))
             else:
-                flush_caption()
-        if kind in ("blank", "drop"):
-            gap = gap or bool(prev_line)
+                for j, ch in enumerate(superscript_text(text[i:b])):
+                    pairs.append((ch, line.start + min(i + j, b - 1)))
+            i = b
             continue
-        if kind == "heading":
-            flush()
-            paragraph = 0
-            prev_line, gap = "", False
-            if stripped == "Abstract":
-                section, title = "abstract", "Abstract"
-            elif _KEYWORDS.match(stripped):
-                section, title = "keywords", "Keywords"
-                stream.add(stripped, lead)
-                sentences.append(Sentence(stream.text, lead, lead + len(stripped), section, title, 1, "keywords"))
-                stream = _Stream()
-            else:
-                m = _HEADING.match(stripped)
-                assert m is not None
-                section, title = m.group(1), m.group(2).strip()
+        ch = text[i]
+        if ch in _INVISIBLE:
+            if ch == "\u00ad" and i == end - 1:
+                pairs.append(("-", line.start + i))  # a soft hyphen at the line end marks a split word
+            i += 1
             continue
-        if kind == "figure":
-            caption = _Stream()
-            caption_no = int(_FIGURE.match(stripped).group(2))  # type: ignore[union-attr]
-            caption.add(stripped, lead)
+        for c in _LIGATURES.get(ch, ch):
+            pairs.append((c, line.start + i))
+        i += 1
+    return _tidy(pairs, marks, hyph)
+
+
+def _tidy(pairs, marks, hyph: _Hyphenation):
+    """Remove spaces an extractor invents: before , ; : ) ] and a sentence's period, after ( and [, and inside a
+    hyphenated token ("caspase -3", "res -ponses")."""
+    drop: set[int] = set()
+    n = len(pairs)
+    for k, (ch, _) in enumerate(pairs):
+        if ch != " " or k == 0 or k == n - 1:
             continue
-        # an ordinary text line
-        new_paragraph = not stream or (
-            gap and prev_line[-1:] in _TERMINAL and len(prev_line) < SHORT_LINE and stripped[:1].isupper()
-        )
-        if new_paragraph:
-            flush()
-            paragraph += 1
-            stream.add(stripped, lead)
+        prev, nxt = pairs[k - 1][0], pairs[k + 1][0]
+        after = pairs[k + 2][0] if k + 2 < n else ""
+        before_punctuation = nxt in _NO_SPACE_BEFORE and (prev.isalnum() or prev in ")]%")
+        before_full_stop = nxt == "." and prev.isalpha() and (not after or after == " ")
+        if before_punctuation or before_full_stop or (prev in _NO_SPACE_AFTER and nxt.isalnum()):
+            drop.add(k)
+        elif nxt == "-" and prev.isalnum() and after.isalnum():
+            drop.add(k)
+            left = "".join(c for c, _ in pairs[max(0, k - 40):k])
+            right = "".join(c for c, _ in pairs[k + 2:k + 42])
+            if hyph.splits_word(left + "-", right):
+                drop.add(k + 1)
+    if not drop:
+        return pairs, marks
+    keep = [p for k, p in enumerate(pairs) if k not in drop]
+    shift = [0] * (n + 1)
+    for k in range(n):
+        shift[k + 1] = shift[k] + (k in drop)
+    return keep, [(pos - shift[pos], refs) for pos, refs in marks]
+
+
+class _Section:
+    """The heading the text is under: a number or an ordinal id, and its title."""
+
+    def __init__(self) -> None:
+        self.id, self.title = "front", "Front matter"
+        self.unnumbered = 0
+
+    def set(self, heading: str) -> str:
+        """Enter the section ``heading``; returns its mode: body, references or skip (back matter)."""
+        bare = heading.strip().rstrip(":").strip()
+        if REFERENCES_HEADING.match(bare):
+            return "references"
+        if BACK_MATTER_HEADING.match(bare):
+            return "skip"
+        if ABSTRACT_HEADING.match(bare):
+            self.id, self.title = "abstract", "Abstract"
+            return "body"
+        m = NUMBERED_HEADING.match(bare)
+        if m and not bare.endswith("."):
+            self.id, self.title = m.group(1), m.group(2).strip()
+            if ABSTRACT_HEADING.match(self.title):
+                self.id = "abstract"
+            elif REFERENCES_HEADING.match(self.title):
+                return "references"
+            elif BACK_MATTER_HEADING.match(self.title):
+                return "skip"
+            return "body"
+        self.unnumbered += 1
+        self.id, self.title = f"s{self.unnumbered}", bare
+        return "body"
+
+
+def segment(raw: str, meta: DocMeta, lines: list[Line] | None = None) -> list[Sentence]:
+    """Clean a document and cut it into sentences (see the module docstring)."""
+    return segment_document(raw, meta, lines).sentences
+
+
+def segment_document(raw: str, meta: DocMeta, lines: list[Line] | None = None) -> Segmented:
+    """Sentences and the reference list of a document: ``raw`` is its text (for a PDF, the extracted text that
+    ``lines`` point into; for a text file, the file, and ``lines`` are read from it)."""
+    pdf = lines is not None
+    if lines is None:
+        lines = text_lines(raw)
+    return _Segmenter(raw, lines, pdf).run()
+
+
+class _Segmenter:
+    def __init__(self, raw: str, lines: list[Line], pdf: bool) -> None:
+        self.raw, self.lines, self.pdf = raw, lines, pdf
+        self.hyph = _Hyphenation(raw)
+        self.drop = furniture(lines)
+        self.body = body_size(lines) if pdf else 0.0
+        widths = sorted(len(line.text.strip()) for line in lines if line.text.strip())
+        # not wrapped at a fixed width: a paragraph per line (text saved from a web page or a word processor)
+        self.unwrapped = not pdf and bool(widths) and widths[int(len(widths) * 0.9)] > 200
+        self.in_item = False
+        self.sentences: list[Sentence] = []
+        self.references: list[Reference] = []
+        self.section = _Section()
+        self.mode = "body"
+        self.paragraph = 0
+        self.stream = _Stream()
+        self.caption: _Stream | None = None
+        self.caption_no = 0
+        self.caption_size = 0.0
+        self.caption_page = 0
+        self.prev_line = ""  # the last text line added to the stream (stripped)
+        self.gap = False  # a blank or dropped line since prev_line
+        self.boiler = False  # inside a boilerplate block (licence box...) until a blank line or a new paragraph
+        self.ref: list | None = None  # the reference entry being read: [n, text stream]
+
+    # -- output -------------------------------------------------------------------------------------------
+    def flush(self) -> None:
+        if self.stream:
+            self.sentences.extend(split_sentences(self.stream, self.section.id, self.section.title,
+                                                  self.paragraph))
+        self.stream = _Stream()
+
+    def flush_caption(self) -> None:
+        cap = self.caption
+        if cap:
+            text = cap.text.strip()
+            if text:
+                refs = tuple(sorted({r for _, group in cap.marks for r in group}))
+                self.sentences.append(Sentence(text, cap.offsets[0], cap.offsets[len(text) - 1] + 1,
+                                               self.section.id, self.section.title, 0, kind="figure",
+                                               figure=self.caption_no, sup_refs=refs))
+        self.caption = None
+
+    def flush_ref(self) -> None:
+        if self.ref is not None:
+            n, stream = self.ref
+            text = stream.text.strip()
+            if text:
+                self.references.append(Reference(n, text, stream.offsets[0], stream.offsets[len(text) - 1] + 1))
+        self.ref = None
+
+    def add_to(self, stream: _Stream, line: Line, begin: int, new: bool) -> None:
+        pairs, marks = _line_pairs(line, begin, stream.tail(40), self.hyph)
+        while pairs and pairs[0][0].isspace():
+            pairs.pop(0)
+            marks = [(max(0, p - 1), r) for p, r in marks]
+        if new or not stream:
+            stream.add_pairs(pairs, marks)
         else:
-            stream.join(stripped, lead, hyph.splits_word(stream.tail(60), stripped))
-        prev_line, gap = stripped, False
-    flush_caption()
-    flush()
-    sentences.sort(key=lambda s: s.start)  # document order (a caption is finished before its paragraph)
-    return sentences
+            tail_text = "".join(ch for ch, _ in pairs[:60])
+            stream.join_pairs(pairs, marks, self.hyph.splits_word(stream.tail(60), tail_text))
+
+    # -- the pass ---------------------------------------------------------------------------------------------
+    def run(self) -> Segmented:
+        lines = self.lines
+        i = 0
+        while i < len(lines):
+            i = self.step(i)
+        self.flush_caption()
+        self.flush()
+        self.flush_ref()
+        self.sentences.sort(key=lambda s: s.start)  # document order (a caption is finished before its paragraph)
+        return Segmented(self.sentences, self.references)
+
+    def next_text(self, i: int) -> str:
+        for line in self.lines[i + 1 : i + 12]:
+            if line.text.strip():
+                return line.text.strip()
+        return ""
+
+    def heading(self, text: str) -> None:
+        self.flush_caption()
+        self.flush()
+        self.flush_ref()
+        self.paragraph = 0
+        self.prev_line, self.gap = "", False
+        self.boiler = False
+        self.mode = self.section.set(text)
+
+    def step(self, i: int) -> int:
+        line = self.lines[i]
+        stripped = line.text.strip()
+        if not stripped:
+            if self.caption is not None and not self.pdf:
+                self.flush_caption()
+            self.boiler = False
+            self.gap = self.gap or bool(self.prev_line)
+            return i + 1
+        if i in self.drop or PAGE_NUMBER.match(stripped) or DOI_LINE.match(stripped):
+            self.gap = self.gap or bool(self.prev_line)
+            return i + 1
+        if self.boiler and (line.para if self.pdf else not stripped[:1].islower()):
+            self.boiler = False  # the block ends where a new paragraph (or, in text, a new sentence) starts
+        if self.boiler or BOILERPLATE.match(stripped) or LICENCE_INSIDE.search(stripped):
+            self.boiler = True
+            self.gap = self.gap or bool(self.prev_line)
+            return i + 1
+        return self.step_pdf(i, line, stripped) if self.pdf else self.step_text(i, line, stripped)
+
+    # -- PDF lines: fonts and geometry --------------------------------------------------------------------
+    def step_pdf(self, i: int, line: Line, stripped: str) -> int:
+        body = self.body or line.size
+        rel = line.size / body if body else 1.0
+        body_like = abs(rel - 1) <= 0.04
+        cap = CAPTION.match(stripped)
+        if cap and line.para and (not body_like or line.bold or line.bold_prefix or self.mode != "body"
+                                  or self._caption_like(stripped)):
+            self.flush_caption()
+            self.caption = _Stream()
+            self.caption_no = int(re.sub(r"\D", "", cap.group("n")) or 0)
+            self.caption_size, self.caption_page = line.size, line.page
+            self.add_to(self.caption, line, 0, True)
+            return i + 1
+        if self.caption is not None and abs(line.size - self.caption_size) <= 0.03 * self.caption_size \
+                and line.page == self.caption_page and not (body_like and line.para):
+            self.add_to(self.caption, line, 0, False)
+            return i + 1
+        vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
+        if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary):
+            j, words = i + 1, len(stripped.split())
+            while j < len(self.lines) and j - i < 4 and not self.lines[j].para \
+                    and abs(self.lines[j].size - line.size) < 0.03 * line.size \
+                    and self.lines[j].bold == line.bold:
+                words += len(self.lines[j].text.split())
+                j += 1
+            text = _joined([ln.text for ln in self.lines[i:j]], self.hyph)
+            after = self.lines[j] if j < len(self.lines) else None
+            distinct = after is None or after.bold != line.bold or abs(after.size - line.size) > 0.03 * line.size
+            if line.sup and _namelike(text):
+                return j  # author names with affiliation marks
+            if j - i <= 3 and words <= 25 and distinct and not (text.endswith(".") and words > 8):
+                if KEYWORDS.match(text):
+                    self.keywords(i, j)
+                else:
+                    self.heading(text)
+                return j
+        begin = 0
+        if line.bold_prefix and rel >= 0.96 and (line.para or not self.stream or _ends_sentence(self.stream.tail(80))):
+            lead = line.text[: line.bold_prefix].strip()
+            if lead and len(lead.split()) <= 12:
+                if KEYWORDS.match(lead):
+                    self.keywords(i, i + 1)
+                    return i + 1
+                self.heading(lead.rstrip(".:"))
+                begin = line.bold_prefix
+        if self.mode == "skip":
+            return i + 1
+        if self.mode == "references":
+            self.reference_line(line, begin, line.para)
+            return i + 1
+        if rel < 0.96:
+            return i + 1  # smaller type: table bodies, figure labels, footnotes, affiliations
+        new = not self.stream or (line.para and not self._continues(line))
+        if new:
+            self.flush()
+            self.paragraph += 1
+        self.add_to(self.stream, line, begin, new)
+        self.prev_line, self.gap = stripped, False
+        return i + 1
+
+    def _caption_like(self, stripped: str) -> bool:
+        return bool(re.match(r"^\S+\s*\S+\s*[.:|]", stripped))
+
+    def _continues(self, line: Line) -> bool:
+        """A line the geometry starts a paragraph with, which still continues the sentence before it (a new
+        column or page: the previous text did not end a sentence and this one does not start one)."""
+        tail = self.stream.tail(4).rstrip().rstrip("\"”’)]")
+        return bool(tail) and tail[-1] not in ".!?:" and not BULLET.match(line.text)
+
+    def keywords(self, i: int, j: int) -> None:
+        self.flush()
+        self.section.id, self.section.title = "keywords", "Keywords"
+        stream = _Stream()
+        for k in range(i, j):
+            self.add_to(stream, self.lines[k], 0, k == i)
+        text = stream.text.strip()
+        if text:
+            self.sentences.append(Sentence(text, stream.offsets[0], stream.offsets[len(text) - 1] + 1, "keywords",
+                                           "Keywords", 1, "keywords"))
+        self.paragraph = 0
+
+    def reference_line(self, line: Line, begin: int, new_block: bool) -> None:
+        text = line.text[begin:]
+        m = re.match(r"^\s*\[?(\d{1,4})[.)\]]?\s+(?=\S)", text)
+        expected = self.references[-1].n + 1 if self.references else None
+        if self.ref is not None:
+            expected = self.ref[0] + 1
+        if m and (expected is None or int(m.group(1)) == expected):
+            self.flush_ref()
+            stream = _Stream()
+            self.add_to(stream, line, begin + m.end(), True)
+            self.ref = [int(m.group(1)), stream]
+        elif self.ref is not None:
+            self.add_to(self.ref[1], line, begin, False)
+
+    # -- plain-text lines: blank lines and shapes -----------------------------------------------------------
+    def step_text(self, i: int, line: Line, stripped: str) -> int:
+        if self.caption is not None:
+            if CAPTION.match(stripped) or self._heading_text(i, stripped):
+                self.flush_caption()
+            else:
+                self.add_to(self.caption, line, 0, False)
+                return i + 1
+        if stripped == "Abstract" or ABSTRACT_HEADING.match(stripped):
+            self.heading(stripped)
+            return i + 1
+        if KEYWORDS.match(stripped):
+            self.flush()
+            self.keywords(i, i + 1)
+            self.prev_line, self.gap = "", False
+            return i + 1
+        if self._heading_text(i, stripped):
+            self.heading(stripped)
+            return i + 1
+        if self._interrupts(i, stripped):
+            self.gap = self.gap or bool(self.prev_line)
+            return i + 1
+        cap = CAPTION.match(stripped)
+        if cap and (self.gap or not self.prev_line) and self._caption_like(stripped):
+            self.caption = _Stream()
+            self.caption_no = int(re.sub(r"\D", "", cap.group("n")) or 0)
+            self.add_to(self.caption, line, 0, True)
+            return i + 1
+        if self.mode == "skip":
+            return i + 1
+        if self.mode == "references":
+            self.reference_line(line, 0, self.gap)
+            self.gap = False
+            return i + 1
+        item = BULLET.match(line.text.lstrip())
+        prev = self.prev_line
+        mid_sentence = bool(prev) and not self.gap and prev[-1:] not in TERMINAL
+        numbered = item is not None and item.group("marker")[-1:] in ".)"
+        if item and not (mid_sentence and numbered and not self.in_item):
+            self.flush()
+            self.paragraph += 1
+            begin = (len(line.text) - len(line.text.lstrip())) + item.end()
+            self.add_to(self.stream, line, begin, True)
+            self.prev_line, self.gap, self.in_item = stripped, False, True
+            return i + 1
+        indented = line.text[:1].isspace()
+        continues_item = self.in_item and (indented or (stripped[:1].islower() and prev[-1:] not in TERMINAL))
+        new_paragraph = not self.stream or (
+            self.gap and prev[-1:] in TERMINAL and len(prev) < SHORT_LINE and stripped[:1].isupper()
+        ) or (self.unwrapped and _ends_sentence(prev) and _starts_sentence(stripped) and not indented) or (
+            self.in_item and not continues_item)
+        self.in_item = continues_item
+        if new_paragraph:
+            self.flush()
+            self.paragraph += 1
+        self.add_to(self.stream, line, 0, new_paragraph)
+        self.prev_line, self.gap = stripped, False
+        return i + 1
+
+    def _heading_text(self, i: int, stripped: str) -> bool:
+        """A plain-text heading: numbered ("2.5. Title", "2.3 Title") or a short title line standing apart."""
+        prev = self.prev_line
+        mid_sentence = bool(prev) and not self.gap and prev[-1:] not in TERMINAL
+        m = NUMBERED_HEADING.match(stripped)
+        if m:
+            number = m.group(1)
+            if "." not in number and not re.match(r"^\d+\.\s", stripped):
+                return False  # "3 patients had ..." / "2 Melanoma"? only "N." or "N.M" numbers are headings
+            if int(number.split(".")[0]) >= 100 or mid_sentence:
+                return False  # "2011. Pembrolizumab was ..." wrapped mid-sentence is not a section heading
+            title = m.group(2)
+            return is_title_line(title, 16) and not title.endswith(":")
+        if mid_sentence or not is_title_line(stripped):
+            return False
+        nxt = self.next_text(i)
+        standing_apart = self.gap or not self.prev_line or prev[-1:] in TERMINAL
+        return standing_apart and (not nxt or nxt[:1].isupper() or nxt[:1].isdigit() or bool(BULLET.match(nxt)))
+
+    def _interrupts(self, i: int, stripped: str) -> bool:
+        """Page furniture in a text file: a short line that breaks into a sentence (the text before it does not
+        end one and the text after it starts in lower case), such as a running head left by the extractor."""
+        prev = self.prev_line
+        if not prev or prev[-1:] in TERMINAL or len(stripped) > 100:
+            return False
+        nxt = self.next_text(i)
+        return bool(nxt) and nxt[:1].islower() and self.gap and _title_case(stripped)
 
 
-_BOUNDARY = re.compile(r"[.!?][\"”’)\]]*(?=\s+[\"“‘(\[A-Z0-9])")
+def _ends_sentence(text: str) -> bool:
+    """The line ends a sentence: a full stop (not an abbreviation's), ! or ?, maybe with a closing quote or a
+    citation after it."""
+    t = re.sub(r"(\[[\d\s,;–—-]+\])+$", "", text.rstrip()).rstrip("\"”’)]")
+    if not t or t[-1] not in ".!?":
+        return False
+    word = re.search(r"([\w.]+)$", t[:-1])
+    return not (word and word.group(1).lower() in ABBREVIATIONS)
+
+
+def _starts_sentence(text: str) -> bool:
+    return bool(text) and (text[0].isupper() or text[0].isdigit() or text[0] in "\"“‘([")
+
+
+def _title_case(text: str) -> bool:
+    """Most words capitalised (a running title, a journal name), unlike a line of prose."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
+
+
+def _namelike(text: str) -> bool:
+    """A line of author names with affiliation marks: capitalised words, commas and "&"/"and" only."""
+    words = [w for w in re.split(r"[\s,&]+", text) if w and w != "and"]
+    return len(words) >= 2 and all(w[0].isupper() or not w[0].isalpha() for w in words)
+
+
+def _joined(texts: list[str], hyph: _Hyphenation) -> str:
+    out = ""
+    for t in texts:
+        t = t.strip()
+        if out.endswith("-") and hyph.splits_word(out[-60:], t):
+            out = out[:-1] + t
+        elif out.endswith(("-", "/")) or not out:
+            out += t
+        else:
+            out += " " + t
+    return "".join(_LIGATURES.get(c, c) for c in out if c not in _INVISIBLE)
+
+
+# a sentence starts with a capital, a digit, a quote or bracket, or a lower-case symbol such as qPCR or mRNA
+_BOUNDARY = re.compile(r"[.!?][\"”’)\]]*(?:\[[\d\s,;–—-]+\])?(?=\s+(?:[\"“‘(\[A-Z0-9•]|[a-z]{1,3}[A-Z]))")
 _LEADING_CITATION = re.compile(r"\s*(\[[\d\s,;–—-]+\])\s*")  # matched where a sentence ends
 
 
@@ -301,7 +722,8 @@ def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -
     """Split one paragraph into sentences at ``. `` followed by a capital, digit, quote or bracket.
 
     Not after an abbreviation (``e.g.``, ``vs.``, ``et al.``) or a single initial; a citation that opens the next
-    sentence (``... tissue. [12] Next``) is moved back to the sentence it belongs to.
+    sentence (``... tissue. [12] Next``) or follows the full stop (``... tissue.[12] Next``) is kept with the
+    sentence it belongs to, and so is a superscript citation printed after the full stop.
     """
     text = stream.text
     cuts = [0]
@@ -309,21 +731,27 @@ def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -
         if text[m.start()] == ".":
             word = re.search(r"([\w.]+)$", text[max(0, m.start() - 40) : m.start()])
             token = word.group(1).lower() if word else ""
-            if token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[a-z]", token):
+            if token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[A-Z]", word.group(1) if word else ""):
                 continue
         lead = _LEADING_CITATION.match(text, m.end())  # in place: slicing the rest would be quadratic
         cuts.append(lead.end(1) if lead else m.end())
     cuts.append(len(text))
     out = []
+    marks = sorted(stream.marks)
+    k = 0
     for a, b in itertools.pairwise(cuts):
         piece = text[a:b]
         left = len(piece) - len(piece.lstrip())
+        refs: set[int] = set()
+        while k < len(marks) and (marks[k][0] <= b or b == len(text)):
+            refs.update(marks[k][1])  # a mark at a cut belongs to the sentence before it
+            k += 1
         piece = piece.strip()
         if not piece:
             continue
         start = a + left
         out.append(
             Sentence(piece, stream.offsets[start], stream.offsets[start + len(piece) - 1] + 1, section, title,
-                     paragraph)
+                     paragraph, sup_refs=tuple(sorted(refs)))
         )
     return out

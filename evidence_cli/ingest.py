@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import bisect
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence_cli import store
 from evidence_cli.citations import author_year_refs, numbered_refs
-from evidence_cli.corpus import DocMeta, Sentence, read_document, segment
+from evidence_cli.corpus import DocMeta, Reference, Sentence, read_document, segment_document
 from evidence_cli.errors import DataError, Problem
+
+PDF_SUFFIXES = (".pdf",)
+TEXT_SUFFIXES = (".txt", ".md", ".text")
+_DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>\]\[]+)")
+_PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b")
+_CC = re.compile(r"Creative Commons Attribution((?:[- ]Non[- ]?Commercial)?(?:[- ]No[- ]?Deriv(?:ative)?s?)?"
+                 r"(?:[- ]Share[- ]?Alike)?)\s+(\d\.\d)|\bCC[- ]BY((?:-NC)?(?:-ND)?(?:-SA)?)\s+(\d\.\d)",
+                 re.IGNORECASE)
+_COPYRIGHT_YEAR = re.compile(r"©\s*(?:The Author\(s\)\s*)?((?:19|20)\d\d)")
 
 
 @dataclass
@@ -27,9 +38,96 @@ def section_slug(section: str) -> str:
     return {"abstract": "abs", "keywords": "kw", "front": "front"}.get(section, section)
 
 
-def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
-    """Claims (plain dicts, in file order) for one document's sentences."""
+@dataclass
+class Source:
+    """A document read and cut into sentences, before it becomes claims."""
+
+    meta: DocMeta
+    raw: str  # the text the spans point into: the file, or the text extracted from a PDF
+    sentences: list[Sentence]
+    references: list[Reference]
+    extracted: bool = False  # raw was extracted from a PDF and is kept beside the claims file
+
+
+def read_source(path: Path) -> Source:
+    """Read one corpus document (PDF or text) and cut it into sentences and reference-list entries."""
+    if path.suffix.lower() in PDF_SUFFIXES:
+        from evidence_cli.pdf import read_pdf
+
+        meta = document_meta(path)
+        pdf = read_pdf(path)
+        _pdf_metadata(meta, pdf)
+        seg = segment_document(pdf.text, meta, pdf.lines)
+        return Source(meta, pdf.text, seg.sentences, seg.references, extracted=True)
+    meta, raw = read_document(path)
+    seg = segment_document(raw, meta)
+    return Source(meta, raw, seg.sentences, seg.references)
+
+
+def document_meta(path: Path) -> DocMeta:
+    """The metadata of a binary document (its hash, its sidecar .yaml), without reading it as text."""
+    import hashlib
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(Problem(str(path), None, "no such corpus document; pass a .pdf, .txt or .md file or a "
+                                "folder")) from None
+    except OSError as exc:
+        raise DataError(Problem(str(path), None, f"cannot read: {exc.strerror}")) from None
+    from evidence_cli.corpus import read_sidecar
+
+    return read_sidecar(path, hashlib.sha256(data).hexdigest())
+
+
+def _pdf_metadata(meta: DocMeta, pdf) -> None:
+    """Fill what the sidecar left out from the PDF's own metadata and its first pages, as printed there."""
+    info = pdf.metadata
+    first = "\n".join(line.text for line in pdf.lines if line.page <= 2)
+    if not meta.title and info.get("Title", "").strip():
+        meta.title = " ".join(info["Title"].split())
+    if not meta.authors and info.get("Author", "").strip():
+        meta.authors = [a.strip() for a in re.split(r";|\band\b", info["Author"]) if a.strip()]
+    if not meta.doi:
+        m = _DOI.search(" ".join(info.get(k, "") for k in ("Subject", "Keywords", "Title"))) or _DOI.search(first)
+        if m:
+            meta.doi = m.group(1).rstrip(".,;)")
+    if not meta.licence:
+        m = _CC.search(first.replace("\n", " "))
+        if m:
+            variant = (m.group(1) if m.group(2) else m.group(3)) or ""
+            short = "".join(tag for word, tag in (("non", "-NC"), ("no", "-ND"), ("share", "-SA"))
+                            if re.search(rf"(?:^|[- ]){word}", variant, re.IGNORECASE))
+            if re.search(r"-NC|-ND|-SA", variant):  # the short form as printed: CC BY-NC-ND 4.0
+                short = variant.upper()
+            meta.licence = f"CC BY{short} {m.group(2) or m.group(4)}"
+    if meta.year is None:
+        m = _COPYRIGHT_YEAR.search(first)
+        if m:
+            meta.year = int(m.group(1))
+    meta.pages = pdf.pages
+
+
+def reference_entries(references: list[Reference]) -> list[dict]:
+    """The reference list as stored with the document: number, text as printed, DOI and PMID where printed."""
+    out = []
+    for r in references:
+        entry: dict = {"n": r.n, "text": r.text}
+        doi = _DOI.search(r.text.replace("\u200b", ""))
+        if doi:
+            entry["doi"] = doi.group(1).rstrip(".,;)")
+        pmid = _PMID.search(r.text)
+        if pmid:
+            entry["pmid"] = pmid.group(1)
+        out.append(entry)
+    return out
+
+
+def build_claims(meta: DocMeta, sentences: list[Sentence], raw: str | None = None) -> list[dict]:
+    """Claims (plain dicts, in file order) for one document's sentences. With ``raw`` holding page breaks
+    (form feeds), each claim also gets the pages it stands on."""
     claims: list[dict] = []
+    page_starts = [0, *(m.end() for m in re.finditer("\f", raw))] if raw and "\f" in raw else []
     counters: dict[str, int] = {}
     used: set[str] = set()
     for s in sentences:
@@ -50,7 +148,7 @@ def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
             "paragraph": s.paragraph,
             "kind": s.kind,
             "text": s.text,
-            "refs": numbered_refs(s.text),
+            "refs": sorted(set(numbered_refs(s.text)) | set(s.sup_refs)),
             "author_year": author_year_refs(s.text),
             "context_refs": [],
             "context_from": [],
@@ -58,6 +156,10 @@ def build_claims(meta: DocMeta, sentences: list[Sentence]) -> list[dict]:
         }
         if s.figure is not None:
             claim["figure"] = s.figure
+        if page_starts:
+            first = bisect.bisect_right(page_starts, s.start)
+            last = bisect.bisect_right(page_starts, s.end - 1)
+            claim["pages"] = list(range(first, last + 1))
         claims.append(claim)
     _add_context_refs(claims)
     return claims
@@ -92,6 +194,11 @@ def _add_context_refs(claims: list[dict]) -> None:
                 c["context_from"] = [source["id"]]
 
 
+def extracted_path(claims_file: Path, doc_id: str) -> Path:
+    """Where the text extracted from a PDF document is kept: ``extracted/<doc>.txt`` beside the claims file."""
+    return claims_file.parent / "extracted" / f"{doc_id}.txt"
+
+
 def _relative(path: Path, to: Path) -> str:
     try:
         return Path(os.path.relpath(path.resolve(), to.resolve().parent)).as_posix()
@@ -105,7 +212,7 @@ def ingest(
     *,
     tag: Callable[[list[dict]], None] | None = None,
     dry_run: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, Path | None], None] | None = None,
     cache_dir: Path | None = None,
 ) -> tuple[IngestReport, str]:
     """Ingest ``sources`` into the claims file ``out`` (kept curated edits; other documents' claims untouched).
@@ -116,7 +223,8 @@ def ingest(
     index build nor the next ingest parses the YAML again.
     """
     if not sources:
-        raise DataError(Problem("corpus", None, "no .txt documents found; pass SOURCE files or a folder"))
+        raise DataError(Problem("corpus", None, "no .pdf, .txt or .md documents found; pass SOURCE files or a "
+                                "folder"))
     old: dict = {"schema_version": store.SCHEMA_VERSION, "documents": [], "claims": []}
     old_text = None
     if out.exists():
@@ -129,24 +237,47 @@ def ingest(
     report = IngestReport(out)
     new_docs: list[dict] = []
     new_claims: list[dict] = []
-    seen_ids: set[str] = set()
-    for path in sources:
+    seen_ids: dict[str, Path] = {}
+    extracted: dict[Path, str] = {}  # text extracted from PDFs, kept beside the claims file
+    problems: list[Problem] = []
+    for n, path in enumerate(sources):
         if progress:
-            progress(f"reading {path}")
-        meta, raw = read_document(path)
+            progress(n, len(sources), path)
+        try:
+            src = read_source(path)
+        except DataError as exc:  # read every file, so one run names every bad one; then write nothing
+            problems.extend(exc.problems)
+            continue
+        meta = src.meta
         if meta.id in seen_ids:
-            raise DataError(Problem(str(path), None, f"document id {meta.id!r} is used twice; set `id:` in its .yaml"))
-        seen_ids.add(meta.id)
+            problems.append(Problem(str(path), None, f"document id {meta.id!r} is also the id of "
+                                    f"{seen_ids[meta.id]}; set a distinct `id:` in {path.with_suffix('.yaml')}"))
+            continue
+        seen_ids[meta.id] = path
         meta.path = _relative(path, out)
-        claims = build_claims(meta, segment(raw, meta))
+        if src.extracted:
+            target = extracted_path(out, meta.id)
+            meta.extracted = _relative(target, out)
+            extracted[target] = src.raw
+        claims = build_claims(meta, src.sentences, src.raw)
         if not claims:
-            raise DataError(Problem(str(path), None, "no sentences found; is this the extracted text?"))
-        new_docs.append(meta.to_dict())
+            problems.append(Problem(str(path), None, "no sentences found; is this the document's text?"))
+            continue
+        doc = meta.to_dict()
+        if src.references:
+            doc["references_available"] = True
+            doc["references"] = reference_entries(src.references)
+        new_docs.append(doc)
         new_claims.extend(claims)
         report.documents.append(meta.id)
+    if progress:
+        progress(len(sources), len(sources), None)
+    if problems:
+        if len(sources) > 1:
+            problems.append(Problem(str(out), None, "not written: nothing from this run was ingested; fix or leave "
+                                    "out the files above and run `evidence ingest` again"))
+        raise DataError(problems)
     if tag is not None:
-        if progress:
-            progress(f"tagging {len(new_claims)} claims")
         tag(new_claims)
     old_claims_same_docs = [c for c in old["claims"] if c.get("doc") in seen_ids]
     merged, notes = store.merge_curation(new_claims, old_claims_same_docs)
@@ -166,6 +297,11 @@ def ingest(
         raise DataError([Problem(str(out), None, f"not written: ingesting {sources_named} would make it invalid "
                                  f"(check the document metadata .yaml): {p.message}") for p in problems[:5]])
     report.claims = len(merged)
+    if not dry_run:
+        for target, content in extracted.items():
+            if not target.is_file() or target.read_text(encoding="utf-8", errors="replace") != content:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                store.atomic_write_text(target, content)
     if not dry_run and text != old_text:
         store.atomic_write_text(out, text)
         report.written = True

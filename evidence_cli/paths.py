@@ -9,6 +9,7 @@ PACKAGE_DATA = Path(__file__).parent / "data"
 BUNDLED_CLAIMS = PACKAGE_DATA / "claims.yaml"
 LEXICON = PACKAGE_DATA / "lexicon.yaml"
 CLAIMS_SCHEMA = PACKAGE_DATA / "claims.schema.json"
+DOCUMENT_SUFFIXES = (".pdf", ".txt", ".md")
 
 
 def claims_path(option: Path | None = None) -> Path:
@@ -35,7 +36,7 @@ def claims_output_path(option: Path | None = None) -> Path:
 def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
     """Corpus documents to ingest: the arguments, then $EVIDENCE_CORPUS, then ./corpus.
 
-    A directory stands for the ``*.txt`` files in it, in name order.
+    A directory stands for the documents in it (``*.pdf``, ``*.txt``, ``*.md``), in name order.
     """
     if not sources:
         env = os.environ.get("EVIDENCE_CORPUS")
@@ -43,7 +44,7 @@ def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
-            files.extend(sorted(src.glob("*.txt")))
+            files.extend(sorted(p for p in src.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file()))
         else:
             files.append(src)
     return files

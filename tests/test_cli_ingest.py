@@ -38,7 +38,8 @@ def test_ingest_missing_source_is_a_clean_error(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path / "nope.txt"), "--claims", str(tmp_path / "c.yaml")])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"evidence: error: {tmp_path / 'nope.txt'}: no such corpus document; pass a .txt file or a folder\n"
+        f"evidence: error: {tmp_path / 'nope.txt'}: no such corpus document; pass a .pdf, .txt or .md file or "
+        "a folder\n"
     )
     assert result.exception is None or isinstance(result.exception, SystemExit)
 

@@ -195,7 +195,7 @@ _line = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\x0b
 @given(st.lists(_line, max_size=30))
 def test_cleaner_never_fails_and_spans_stay_in_bounds(lines):
     raw = "\n".join(lines)
-    meta = DocMeta(id="h", path="h.txt", sha256="0" * 64, running_headers=["Running Head"])
+    meta = DocMeta(id="h", path="h.txt", sha256="0" * 64)
     for s in segment(raw, meta):
         assert 0 <= s.start < s.end <= len(raw)
         assert s.text == s.text.strip()
