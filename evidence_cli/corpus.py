@@ -404,6 +404,7 @@ class _Segmenter:
         self.prev_line = ""  # the last text line added to the stream (stripped)
         self.gap = False  # a blank or dropped line since prev_line
         self.boiler = False  # inside a boilerplate block (licence box...) until a blank line or a new paragraph
+        self.boiler_line: Line | None = None
         self.ref: list | None = None  # the reference entry being read: [n, text stream]
 
     # -- output -------------------------------------------------------------------------------------------
@@ -482,13 +483,23 @@ class _Segmenter:
         if i in self.drop or PAGE_NUMBER.match(stripped) or DOI_LINE.match(stripped):
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
-        if self.boiler and (line.para if self.pdf else not stripped[:1].islower()):
+        if self.boiler and not self._continues_box(line, stripped):
             self.boiler = False  # the block ends where a new paragraph (or, in text, a new sentence) starts
         if self.boiler or BOILERPLATE.match(stripped) or LICENCE_INSIDE.search(stripped):
-            self.boiler = True
+            self.boiler, self.boiler_line = True, line
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
         return self.step_pdf(i, line, stripped) if self.pdf else self.step_text(i, line, stripped)
+
+    def _continues_box(self, line: Line, stripped: str) -> bool:
+        """The line goes on with the boilerplate box before it: in text, a line that does not start a sentence;
+        in a PDF, the next line of the same type in the same column, right below the last one."""
+        if not self.pdf:
+            return stripped[:1].islower()
+        last = self.boiler_line
+        return (not line.para or (line.page == last.page and line.column == last.column
+                and abs(line.size - last.size) <= 0.03 * last.size and 0 < line.top - last.top <= 2 * last.size)) \
+            and abs(line.size - last.size) <= 0.03 * last.size and line.page == last.page
 
     # -- PDF lines: fonts and geometry --------------------------------------------------------------------
     def step_pdf(self, i: int, line: Line, stripped: str) -> int:
@@ -508,20 +519,20 @@ class _Segmenter:
                 and line.page == self.caption_page and not (body_like and line.para):
             self.add_to(self.caption, line, 0, False)
             return i + 1
+        if (line.bold or rel > 1.04) and line.sup and _namelike(stripped):
+            return i + 1  # author names with affiliation marks
         vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
         if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary):
             j, words = i + 1, len(stripped.split())
-            while j < len(self.lines) and j - i < 4 and not self.lines[j].para \
-                    and abs(self.lines[j].size - line.size) < 0.03 * line.size \
-                    and self.lines[j].bold == line.bold:
+            while j < len(self.lines) and j - i < 4 and self._same_block(self.lines[j - 1], self.lines[j]):
                 words += len(self.lines[j].text.split())
                 j += 1
             text = _joined([ln.text for ln in self.lines[i:j]], self.hyph)
             after = self.lines[j] if j < len(self.lines) else None
             distinct = after is None or after.bold != line.bold or abs(after.size - line.size) > 0.03 * line.size
-            if line.sup and _namelike(text):
-                return j  # author names with affiliation marks
-            if j - i <= 3 and words <= 25 and distinct and not (text.endswith(".") and words > 8):
+            title_shaped = (text[:1].isupper() or text[:1].isdigit()) and not text.endswith(("-", ",", ";")) \
+                and not _TRAILING_WORD.search(text)
+            if j - i <= 3 and words <= 25 and distinct and title_shaped and not (text.endswith(".") and words > 8):
                 if KEYWORDS.match(text):
                     self.keywords(i, j)
                 else:
@@ -550,6 +561,13 @@ class _Segmenter:
         self.add_to(self.stream, line, begin, new)
         self.prev_line, self.gap = stripped, False
         return i + 1
+
+    @staticmethod
+    def _same_block(a: Line, b: Line) -> bool:
+        """b continues a's block of display type (a heading or title over several lines)."""
+        if abs(b.size - a.size) >= 0.03 * a.size or b.bold != a.bold or b.page != a.page:
+            return False
+        return not b.para or 0 < b.top - a.top <= 1.6 * a.size
 
     def _caption_like(self, stripped: str) -> bool:
         return bool(re.match(r"^\S+\s*\S+\s*[.:|]", stripped))
@@ -672,6 +690,10 @@ class _Segmenter:
             return False
         nxt = self.next_text(i)
         return bool(nxt) and nxt[:1].islower() and self.gap and _title_case(stripped)
+
+
+_TRAILING_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|was|"
+                            r"were|be|than|its|their|this|these|but|has|have)$", re.IGNORECASE)
 
 
 def _ends_sentence(text: str) -> bool:

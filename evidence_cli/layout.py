@@ -103,9 +103,11 @@ def furniture(lines: list[Line]) -> set[int]:
     out = set()
     for idx in margin.values():
         for i in idx:
-            text = lines[i].text.strip()
-            if _shape(text) in repeated or PAGE_NUMBER.match(text):
+            if PAGE_NUMBER.match(lines[i].text.strip()):
                 out.add(i)
+    for i, line in enumerate(lines):  # a running head also where page 1 sets it lower (below a masthead)
+        if line.page and len(line.text.strip()) <= 120 and _shape(line.text) in repeated:
+            out.add(i)
     return out
 
 

@@ -184,7 +184,7 @@ def _run_text(run: _Run) -> tuple[str, tuple[tuple[int, int], ...], int]:
                 chars.append(" ")
             prev = None
             continue
-        if prev is not None and chars and chars[-1] != " " and g.x0 - prev.x1 > 0.25 * run.size and flag == prev_flag:
+        if prev is not None and chars and chars[-1] != " " and g.x0 - prev.x1 > 0.18 * run.size and flag == prev_flag:
             chars.append(" ")  # glyphs set apart without a space character
         if flag == "sup":
             if sup and sup[-1][1] == len(chars):
@@ -228,14 +228,16 @@ def _column_split(runs: list[_Run], width: float) -> float | None:
             if other.glyphs[0].x0 > r.x1() + 0.5 * r.size:
                 side_by_side.append((r.x1(), other.glyphs[0].x0))
             i += 1
-    best, best_x = 0, None
+    counts = []
     x = width * 0.3
     while x <= width * 0.7:
-        pairs = sum(1 for a, b in side_by_side if a <= x + 1 and b >= x - 1)
-        if pairs > best:
-            best, best_x = pairs, x
-        x += 2.0
-    return best_x if best >= 3 else None
+        counts.append((sum(1 for a, b in side_by_side if a <= x + 1 and b >= x - 1), x))
+        x += 1.0
+    best = max(counts)[0] if counts else 0
+    if best < 3:
+        return None
+    at_best = [x for n, x in counts if n == best]
+    return (at_best[0] + at_best[-1]) / 2  # the middle of the gutter
 
 
 def _order(runs: list[_Run], split: float | None) -> list[tuple[_Run, int]]:
@@ -258,24 +260,44 @@ def _order(runs: list[_Run], split: float | None) -> list[tuple[_Run, int]]:
     return sorted(placed, key=key)
 
 
-def _merge_same_line(ordered: list[tuple[_Run, int]]) -> list[tuple[_Run, int]]:
-    """Join runs that PDFium gave apart but that sit on one baseline, side by side, in one column."""
-    out: list[tuple[_Run, int]] = []
-    for r, c in ordered:
-        if out:
-            p, pc = out[-1]
-            gap = r.glyphs[0].x0 - p.x1()
-            if pc == c and abs(r.base - p.base) <= 0.25 * p.size and abs(r.size - p.size) < 0.15 * p.size \
-                    and -0.5 * p.size <= gap <= 0.9 * p.size:
-                if gap > 0.15 * p.size:
-                    g = p.glyphs[-1]
-                    p.glyphs.append(_Glyph(" ", g.x1, g.x1, g.top, g.bottom, g.base, g.size, g.bold))
-                    p.flags.append("")
-                p.glyphs.extend(r.glyphs)
-                p.flags.extend(r.flags)
-                continue
-        out.append((r, c))
-    return out
+def _merge_same_line(runs: list[_Run], split: float | None) -> list[_Run]:
+    """Join runs that PDFium gave apart but that sit on one baseline side by side (justified words, a list
+    number and its text, a name and its affiliation mark): any gap within one column, never across the gutter,
+    and up to four font sizes where the page has no columns."""
+    def side(x: float) -> int:
+        return 0 if split is None else int(x > split)
+
+    rows: list[list[_Run]] = []
+    for r in sorted(runs, key=lambda r: (r.base, r.glyphs[0].x0)):
+        if rows and abs(r.base - rows[-1][0].base) <= 0.25 * rows[-1][0].size:
+            rows[-1].append(r)
+        else:
+            rows.append([r])
+    keep: set[int] = set()
+    merged_into: dict[int, _Run] = {}
+    for row in rows:
+        row.sort(key=lambda r: r.glyphs[0].x0)
+        cur = row[0]
+        keep.add(id(cur))
+        for r in row[1:]:
+            gap = r.glyphs[0].x0 - cur.x1()
+            crossing = side(cur.glyphs[0].x0) != side(cur.x1()) or side(r.glyphs[0].x0) != side(r.x1())
+            if split is None or crossing:
+                near = gap <= (4 if split is None else 2) * cur.size
+            else:  # two column lines: any gap on one side of the gutter, never across it
+                near = side(cur.x1()) == side(r.glyphs[0].x0)
+            if abs(r.size - cur.size) < 0.15 * cur.size and -0.5 * cur.size <= gap and near:
+                if gap > 0.15 * cur.size:
+                    g = cur.glyphs[-1]
+                    cur.glyphs.append(_Glyph(" ", g.x1, g.x1, g.top, g.bottom, g.base, g.size, g.bold))
+                    cur.flags.append("")
+                cur.glyphs.extend(r.glyphs)
+                cur.flags.extend(r.flags)
+                merged_into[id(r)] = cur
+            else:
+                cur = r
+                keep.add(id(cur))
+    return [r for r in runs if id(r) in keep]
 
 
 def read_pdf(path: Path) -> PdfDocument:
@@ -341,7 +363,8 @@ def _read(doc, raw, path: Path) -> PdfDocument:
             parts.append("\f")
             offset += 1
         runs = _runs(glyphs)
-        ordered = _merge_same_line(_order(runs, _column_split(runs, width)))
+        split = _column_split(runs, width)
+        ordered = _order(_merge_same_line(runs, split), split)
         page_lines = []
         for r, col in ordered:
             text, sup, bold_prefix = _run_text(r)
