@@ -175,6 +175,7 @@ def validate(claims: ClaimsOpt = None) -> None:
     Example: evidence validate --claims claims.yaml
 
     Exit 0 when the file is valid, 2 otherwise. The schema is evidence_cli/data/claims.schema.json.
+    A reference number that a claim prints but its document's reference list lacks is a warning (exit 0).
     """
     from evidence_cli import paths, store
 
@@ -185,7 +186,16 @@ def validate(claims: ClaimsOpt = None) -> None:
             err(str(p))
         err(f"{path}: {len(problems)} problem(s); fix them, or re-run `evidence ingest` to regenerate the file")
         raise typer.Exit(EXIT_ERROR)
-    err(f"{path}: valid")
+    unlisted = store.unlisted_citations(store.load_claims(path))
+    if unlisted:
+        lines = {}
+        for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if text.startswith("- id: "):
+                lines[text[6:].strip().strip("'\"")] = n
+        for cid, doc, number in unlisted:
+            err(f"warning: {path}:{lines.get(cid, '?')}: claim {cid} cites [{number}], which is not in the reference "
+                f"list of {doc}; check the number against the document")
+    err(f"{path}: valid" + (f" ({len(unlisted)} citation(s) without a reference-list entry)" if unlisted else ""))
 
 
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many results.")]
@@ -346,7 +356,9 @@ def show(
     if fmt is Format.tsv:
         machine.write_tsv(_tsv_rows([row]), CLAIM_TSV)
         return
-    emit_claims([row], fmt, f"claim {claim_id}")
+    pages = claim.get("pages") or []
+    where = (f", page {pages[0]}" if len(pages) == 1 else f", pages {pages[0]}–{pages[-1]}") if pages else ""
+    emit_claims([row], fmt, f"claim {claim_id} ({claim['doc']}{where})")
     if fmt is Format.table:
         from evidence_cli.render.table import claims_table, records_table
 
@@ -368,16 +380,18 @@ def refs(
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """The citation index: reference numbers and their claims.
+    """The citation index: reference numbers and their claims, per document.
 
-    Example: evidence refs 45      (every claim citing [45])
+    Example: evidence refs 45      (every claim citing [45], with the reference-list entry where it was read)
 
-    The chapter's bibliography is not in the corpus, so references are numbers only.
+    A number belongs to its document: with several documents, [8] of each is listed apart (the `doc` field).
+    Where a document's reference list was read (PDFs and texts that print one), the entry is shown too.
     """
     from evidence_cli.views.catalog import citation_index, claims_citing
     from evidence_cli.views.catalog import single_source as single
 
-    all_claims = _load_claims(claims)
+    data = _load_data(claims)
+    all_claims, documents = data["claims"], data["documents"]
     if single_source:
         rows = single(all_claims)
         if not rows:
@@ -386,18 +400,31 @@ def refs(
         emit_claims(rows, fmt, "claims resting on a single reference number")
         return
     if number is not None:
-        rows = claims_citing(number, all_claims)
+        rows = claims_citing(number, all_claims, documents)
         if not rows:
             err(f"no claim cites reference [{number}]")
             raise typer.Exit(EXIT_NO_RESULTS)
+        if fmt is Format.table:
+            for doc in dict.fromkeys(r["doc"] for r in rows):
+                group = [r for r in rows if r["doc"] == doc]
+                entry = group[0].get("reference")
+                title = f"claims of {doc} citing [{number}]"
+                emit_claims(group, fmt, title + (f": {entry['text']}" if entry else " (reference list not in the "
+                                                 "corpus)"))
+            return
         emit_claims(rows, fmt, f"claims citing [{number}]")
         return
-    index_rows = citation_index(all_claims)
+    index_rows = citation_index(all_claims, documents)
     if not index_rows:
         err("no claim prints a reference number")
         raise typer.Exit(EXIT_NO_RESULTS)
-    emit_records(index_rows, fmt, [("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")],
-                 "citation index (bibliography not in the corpus: numbers only)")
+    if fmt in (Format.table, Format.markdown, Format.tsv):
+        for row in index_rows:
+            row["entry"] = (row.get("reference") or {}).get("text", "")
+    columns = [("doc", "doc"), ("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")]
+    if any(r.get("reference") for r in index_rows):
+        columns.append(("entry", "reference"))
+    emit_records(index_rows, fmt, columns, "citation index (per document)")
 
 
 @command()
@@ -491,12 +518,10 @@ def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path 
         if name in sections:
             _mark_edited(sections[name], notes)
 
-    docs = data["documents"]
-    source = docs[0] if len(docs) == 1 else {"title": ", ".join(d.get("title", d["id"]) for d in docs)}
     stamp = "the claims file"
     if claims_file is not None:
         stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
-    return export_markdown(title, source, sections, {c["id"]: c for c in data["claims"]}, stamp)
+    return export_markdown(title, data["documents"], sections, {c["id"]: c for c in data["claims"]}, stamp)
 
 
 def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str], row: dict) -> str:

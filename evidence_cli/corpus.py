@@ -433,12 +433,12 @@ class _Segmenter:
                 self.references.append(Reference(n, text, stream.offsets[0], stream.offsets[len(text) - 1] + 1))
         self.ref = None
 
-    def add_to(self, stream: _Stream, line: Line, begin: int, new: bool) -> None:
+    def add_to(self, stream: _Stream, line: Line, begin: int, new: bool, glue: bool = False) -> None:
         pairs, marks = _line_pairs(line, begin, stream.tail(40), self.hyph)
         while pairs and pairs[0][0].isspace():
             pairs.pop(0)
             marks = [(max(0, p - 1), r) for p, r in marks]
-        if new or not stream:
+        if new or not stream or glue:
             stream.add_pairs(pairs, marks)
         else:
             tail_text = "".join(ch for ch, _ in pairs[:60])
@@ -487,6 +487,9 @@ class _Segmenter:
             self.boiler = False  # the block ends where a new paragraph (or, in text, a new sentence) starts
         if self.boiler or BOILERPLATE.match(stripped) or LICENCE_INSIDE.search(stripped):
             self.boiler, self.boiler_line = True, line
+            if self.mode == "references":  # a publisher's note or licence box after the list ends it
+                self.flush_ref()
+                self.mode = "skip"
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
         return self.step_pdf(i, line, stripped) if self.pdf else self.step_text(i, line, stripped)
@@ -602,7 +605,9 @@ class _Segmenter:
             self.add_to(stream, line, begin + m.end(), True)
             self.ref = [int(m.group(1)), stream]
         elif self.ref is not None:
-            self.add_to(self.ref[1], line, begin, False)
+            # a DOI or URL broken at the line end goes on without a space
+            glue = bool(_URL_TAIL.search(self.ref[1].tail(80))) and not text[begin:].lstrip()[:1].isupper()
+            self.add_to(self.ref[1], line, begin, False, glue=glue)
 
     # -- plain-text lines: blank lines and shapes -----------------------------------------------------------
     def step_text(self, i: int, line: Line, stripped: str) -> int:
@@ -692,6 +697,7 @@ class _Segmenter:
         return bool(nxt) and nxt[:1].islower() and self.gap and _title_case(stripped)
 
 
+_URL_TAIL = re.compile(r"(?:https?://|doi\.org/|\b10\.\d{4,9}/)\S*[./_-]$|(?:https?://|doi\.org/)$|\b10\.$")
 _TRAILING_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|was|"
                             r"were|be|than|its|their|this|these|but|has|have)$", re.IGNORECASE)
 

@@ -114,6 +114,7 @@ def _glyphs(textpage, raw, height: float) -> list[_Glyph]:
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
     ox, oy = ctypes.c_double(), ctypes.c_double()
     matrix = raw.FS_MATRIX()
+    loose = raw.FS_RECTF()
     name = ctypes.create_string_buffer(128)
     flags = ctypes.c_int()
     out: list[_Glyph] = []
@@ -133,6 +134,7 @@ def _glyphs(textpage, raw, height: float) -> list[_Glyph]:
         if abs(raw.FPDFText_GetCharAngle(textpage, i)) > 0.01:
             continue  # rotated text: margin notes, axis labels
         raw.FPDFText_GetCharBox(textpage, i, left, right, bottom, top)
+        raw.FPDFText_GetLooseCharBox(textpage, i, loose)  # x from the advance: a narrow "1" is no word gap
         raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
         raw.FPDFText_GetMatrix(textpage, i, matrix)
         scale = abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5 or 1.0
@@ -148,7 +150,7 @@ def _glyphs(textpage, raw, height: float) -> list[_Glyph]:
         weight = raw.FPDFText_GetFontWeight(textpage, i)
         if weight >= 600:
             bold = True
-        out.append(_Glyph(ch, left.value, right.value, height - top.value, height - bottom.value,
+        out.append(_Glyph(ch, loose.left, loose.right, height - top.value, height - bottom.value,
                           height - oy.value, size, bold))
     return out
 
@@ -184,7 +186,7 @@ def _run_text(run: _Run) -> tuple[str, tuple[tuple[int, int], ...], int]:
                 chars.append(" ")
             prev = None
             continue
-        if prev is not None and chars and chars[-1] != " " and g.x0 - prev.x1 > 0.18 * run.size and flag == prev_flag:
+        if prev is not None and chars and chars[-1] != " " and g.x0 - prev.x1 > 0.1 * run.size and flag == prev_flag:
             chars.append(" ")  # glyphs set apart without a space character
         if flag == "sup":
             if sup and sup[-1][1] == len(chars):

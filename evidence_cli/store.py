@@ -28,8 +28,9 @@ HEADER = """\
 # Fields ingest generates; a difference between the file and a fresh ingest on one of these is a person's edit.
 GENERATED = (
     "id", "doc", "section", "section_title", "paragraph", "kind", "figure", "text", "refs", "author_year",
-    "context_refs", "context_from", "span", "entities", "hedging", "tier", "numbers",
+    "context_refs", "context_from", "span", "pages", "entities", "hedging", "tier", "numbers",
 )
+_ADDED_LATER = frozenset(("pages",))
 BOOKKEEPING = ("ingest_hash", "curated_fields", "orphaned")
 _ALIAS_LIKE = re.compile(r"(?:^|[\s\[{,:-])[&*][^\s,\]}]+")
 
@@ -231,6 +232,18 @@ def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
             )
     problems.sort(key=lambda p: (p.line or 0))
     return (None if problems else data), problems
+
+
+def unlisted_citations(data: dict) -> list[tuple[str, str, int]]:
+    """(claim id, document id, number) for every reference number a claim prints that its document's reference
+    list does not hold (only for documents whose reference list was read)."""
+    entries = {d["id"]: {r["n"] for r in d["references"]} for d in data.get("documents", []) if d.get("references")}
+    out = []
+    for c in data.get("claims", []):
+        listed = entries.get(c.get("doc"))
+        if listed is not None:
+            out.extend((c["id"], c["doc"], n) for n in c.get("refs") or [] if n not in listed)
+    return out
 
 
 def validate_file(path: Path) -> list[Problem]:
@@ -451,6 +464,7 @@ _OPTIONAL = {
     "kind": lambda v: isinstance(v, str),
     "tier": lambda v: isinstance(v, str),
     "figure": lambda v: type(v) is int,
+    "pages": _ints,
     "author_year": _strs,
     "context_refs": _ints,
     "context_from": _strs,
@@ -471,6 +485,12 @@ _DOC_OPTIONAL = {
     **{k: (lambda v: isinstance(v, str)) for k in ("title", "book", "publisher", "doi", "licence", "references_note")},
     "authors": _strs,
     "year": lambda v: type(v) is int,
+    "extracted": lambda v: isinstance(v, str),
+    "pages": lambda v: type(v) is int and v >= 1,
+    "references": lambda v: isinstance(v, list) and all(
+        isinstance(r, dict) and type(r.get("n")) is int and r["n"] >= 1 and isinstance(r.get("text"), str)
+        and bool(r["text"]) and all(isinstance(r[k], str) for k in ("doi", "pmid") if k in r)
+        and (("pmid" not in r) or r["pmid"].isdigit()) for r in v),
     "references_available": lambda v: isinstance(v, bool),
 }
 
@@ -534,7 +554,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def fingerprint(claim: dict, skip: set[str] | frozenset[str] = frozenset()) -> str:
-    payload = {k: claim.get(k) for k in GENERATED if k not in skip}
+    # fields added to the format later count only where present, so older files keep their stamps
+    payload = {k: claim.get(k) for k in GENERATED if k not in skip and (k in claim or k not in _ADDED_LATER)}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
@@ -550,7 +571,7 @@ def edited_since_ingest(claim: dict) -> bool:
 
 # Fields that always come from the source text: a claim quotes the source, so a hand edit of these is not kept
 # (ingest says so); the rest (kind, refs, entities, hedging, tier, numbers, author_year) may be curated.
-FROM_SOURCE = frozenset(("id", "doc", "section", "section_title", "paragraph", "figure", "text", "span",
+FROM_SOURCE = frozenset(("id", "doc", "section", "section_title", "paragraph", "figure", "text", "span", "pages",
                          "context_refs", "context_from"))
 
 

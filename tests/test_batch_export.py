@@ -109,7 +109,7 @@ def test_export_all_parses_as_markdown_with_tables_quotes_and_mermaid():
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings[0] == "Evidence summary: immune checkpoint blockade"
     assert {"Regulatory approvals", "Resistance mechanisms", "Combination regimens", "Citation index"} <= set(headings)
-    assert "The chapter's bibliography is not part of the corpus" in md
+    assert "The bibliography of `wong2017` is not part of the corpus" in md
     row = "| drug approval | ipilimumab | melanoma | 2011 | FDA | `wong2017-2.1-26` | none in sentence; context [8] |"
     assert row in md
 

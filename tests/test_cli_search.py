@@ -127,8 +127,8 @@ def test_show(index_dir):
 def test_refs_index_and_single_number():
     index = json.loads(runner.invoke(app, ["refs", "--claims", CLAIMS, "-f", "json"]).stdout)
     assert [r["ref"] for r in index] == list(range(1, 56))
-    assert index[9] == {"ref": 10, "refs": [10], "claims": ["wong2017-2.2-03", "wong2017-2.2-06", "wong2017-2.2-07"],
-                        "claim_count": 3}
+    assert index[9] == {"doc": "wong2017", "ref": 10, "refs": [10],
+                        "claims": ["wong2017-2.2-03", "wong2017-2.2-06", "wong2017-2.2-07"], "claim_count": 3}
     one = json.loads(runner.invoke(app, ["refs", "43", "--claims", CLAIMS, "-f", "json"]).stdout)
     assert [r["id"] for r in one] == ["wong2017-2.5-05", "wong2017-2.6-04"]
     none = runner.invoke(app, ["refs", "99", "--claims", CLAIMS])

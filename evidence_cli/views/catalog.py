@@ -28,6 +28,8 @@ def claim_row(c: dict) -> dict:
         "entities": list(dict.fromkeys(e["id"] for e in c.get("entities") or [])),
         "claims": [c["id"]],
     }
+    if c.get("pages"):
+        row["pages"] = list(c["pages"])
     if c.get("curated_fields"):
         row["curated_fields"] = list(c["curated_fields"])  # shown: these values are a person's, not the tool's
     # an index record says it; a claim from the file is checked against its ingest stamp
@@ -92,27 +94,51 @@ def entity_detail(name: str, claims: list[dict]) -> tuple[dict, list[dict]]:
     return entity_record(e, len(mentioned)), mentioned
 
 
-def citation_index(claims: list[dict]) -> list[dict]:
-    """Every reference number with the claims that print it."""
-    by_ref: dict[int, list[str]] = defaultdict(list)
+def reference_entries(documents: list[dict]) -> dict[tuple[str, int], dict]:
+    """(document, number) -> the entry of that document's reference list, for documents whose list was read."""
+    return {(d["id"], r["n"]): r for d in documents for r in d.get("references") or []}
+
+
+def citation_index(claims: list[dict], documents: list[dict] = ()) -> list[dict]:
+    """Every (document, reference number) with the claims that print it, and the reference-list entry where the
+    document's list was read. A number belongs to its document: [6] of one review is not [6] of another."""
+    by_ref: dict[tuple[str, int], list[str]] = defaultdict(list)
     for c in _in_source(claims):
         for r in c.get("refs") or []:
-            by_ref[r].append(c["id"])
-    return [{"ref": r, "refs": [r], "claims": ids, "claim_count": len(ids)} for r, ids in sorted(by_ref.items())]
+            by_ref[(c["doc"], r)].append(c["id"])
+    order = {d["id"]: i for i, d in enumerate(documents)}
+    entries = reference_entries(list(documents))
+    rows = []
+    for (doc, r), ids in sorted(by_ref.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0])):
+        row = {"doc": doc, "ref": r, "refs": [r], "claims": ids, "claim_count": len(ids)}
+        entry = entries.get((doc, r))
+        if entry is not None:
+            row["reference"] = entry
+        rows.append(row)
+    return rows
 
 
-def claims_citing(ref: int, claims: list[dict]) -> list[dict]:
-    return [claim_row(c) for c in _in_source(claims) if ref in (c.get("refs") or [])]
+def claims_citing(ref: int, claims: list[dict], documents: list[dict] = ()) -> list[dict]:
+    """The claims printing reference ``ref``, each with its document's entry for that number where known."""
+    entries = reference_entries(list(documents))
+    rows = []
+    for c in _in_source(claims):
+        if ref in (c.get("refs") or []):
+            row = claim_row(c)
+            if (c["doc"], ref) in entries:
+                row["reference"] = entries[(c["doc"], ref)]
+            rows.append(row)
+    return rows
 
 
 def single_source(claims: list[dict]) -> list[dict]:
     """Claims whose support is one reference number; ``sole`` when no other claim cites that reference."""
-    index = {row["ref"]: row["claim_count"] for row in citation_index(claims)}
+    index = {(row["doc"], row["ref"]): row["claim_count"] for row in citation_index(claims)}
     out = []
     for c in _in_source(claims):
         refs = c.get("refs") or []
         if len(refs) == 1:
             row = claim_row(c)
-            row["sole_citation"] = index[refs[0]] == 1
+            row["sole_citation"] = index[(c["doc"], refs[0])] == 1
             out.append(row)
     return out
