@@ -107,6 +107,9 @@ def main() -> None:
     tag_claims([{"id": "warm-up", "text": "PD-1 blockade.", "refs": [], "section": "1"}])
     for gold_file in args.gold or sorted(GOLD.glob("*.yaml")):
         gold = yaml.safe_load(gold_file.read_text(encoding="utf-8"))
+        if gold.get("same_as"):  # the same sentences and questions, on another form of the document
+            other = yaml.safe_load((gold_file.parent / gold["same_as"]).read_text(encoding="utf-8"))
+            gold = {**other, "document": gold["document"]}
         path = locate(gold["document"], args.docs)
         if path is None:
             print(f"{gold_file.name}: {gold['document']} not found (pass --docs)", file=sys.stderr)

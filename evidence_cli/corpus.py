@@ -281,6 +281,9 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     pairs: list[tuple[str, int]] = []
     marks: list[tuple[int, tuple[int, ...]]] = []
     i, end = begin, len(text.rstrip())
+    if end >= 3 and text[end - 1] == "-" and text[end - 2] == " " and text[end - 3].isalpha():
+        text = text[: end - 2] + "-"  # "sta -" + "bly": the extractor's space before a line-end hyphen
+        end -= 1
     while i < end:
         if i in sup_end:
             b = sup_end[i]
@@ -391,6 +394,12 @@ class _Segmenter:
         # not wrapped at a fixed width: a paragraph per line (text saved from a web page or a word processor)
         self.unwrapped = not pdf and bool(widths) and widths[int(len(widths) * 0.9)] > 200
         self.in_item = False
+        self.after_heading = False
+        self.caption_interrupts, self.caption_lines, self.caption_width = False, 0, 0
+        # a text with (almost) no blank lines, as PDF extractors write it: blank lines cannot end a block
+        self.unblanked = not pdf and sum(not line.text.strip() for line in lines) < 0.02 * max(1, len(lines))
+        # the full width of a hard-wrapped line (for a text of one paragraph per line: a long paragraph)
+        self.width = widths[int(len(widths) * 0.75)] if widths else 80
         self.sentences: list[Sentence] = []
         self.references: list[Reference] = []
         self.section = _Section()
@@ -480,7 +489,7 @@ class _Segmenter:
             self.boiler = False
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
-        if i in self.drop or PAGE_NUMBER.match(stripped) or DOI_LINE.match(stripped):
+        if i in self.drop or PAGE_NUMBER.match(stripped) or (DOI_LINE.match(stripped) and self.mode != "references"):
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
         if self.boiler and not self._continues_box(line, stripped):
@@ -612,10 +621,16 @@ class _Segmenter:
     # -- plain-text lines: blank lines and shapes -----------------------------------------------------------
     def step_text(self, i: int, line: Line, stripped: str) -> int:
         if self.caption is not None:
-            if CAPTION.match(stripped) or self._heading_text(i, stripped):
+            resumes = (self.caption_interrupts and self.caption.tail(3).rstrip()[-1:] in ".!?"
+                       and stripped[:1].islower())  # the sentence the caption broke into goes on
+            if CAPTION.match(stripped) or self._heading_text(i, stripped) or resumes or self.caption_lines >= 25:
                 self.flush_caption()
             else:
                 self.add_to(self.caption, line, 0, False)
+                self.caption_lines += 1
+                self.caption_width = max(self.caption_width, len(stripped))
+                if self.unblanked and stripped[-1:] in ".!?" and len(stripped) < 0.7 * self.caption_width:
+                    self.flush_caption()  # a short last line ends the caption where no blank line does
                 return i + 1
         if stripped == "Abstract" or ABSTRACT_HEADING.match(stripped):
             self.heading(stripped)
@@ -625,15 +640,34 @@ class _Segmenter:
             self.keywords(i, i + 1)
             self.prev_line, self.gap = "", False
             return i + 1
-        if self._heading_text(i, stripped):
-            self.heading(stripped)
+        label = _RUN_IN_LABEL.match(stripped)
+        if label and (not self.prev_line or self.prev_line[-1:] in TERMINAL or self.after_heading):
+            self.heading(label.group(1))  # "Results We reveal that ..." in a structured abstract
+            self.prev_line, self.gap = "", False
+            self.paragraph += 1
+            self.add_to(self.stream, line, (len(line.text) - len(line.text.lstrip())) + label.end(), True)
+            self.prev_line = stripped
             return i + 1
+        heading = self._heading_text(i, stripped)
+        if heading:
+            j = i + 1
+            if heading == 2:
+                while not self.lines[j].text.strip():
+                    j += 1
+                stripped = _joined([stripped, self.lines[j].text], self.hyph)
+                j += 1
+            self.heading(stripped)
+            self.after_heading = True
+            return j
+        self.after_heading = False
         if self._interrupts(i, stripped):
             self.gap = self.gap or bool(self.prev_line)
             return i + 1
         cap = CAPTION.match(stripped)
-        if cap and (self.gap or not self.prev_line) and self._caption_like(stripped):
+        mid = bool(self.prev_line) and self.prev_line[-1:] not in TERMINAL
+        if cap and (self.gap or not self.prev_line or (mid and _LABELLED_CAPTION.match(stripped))):
             self.caption = _Stream()
+            self.caption_interrupts, self.caption_lines, self.caption_width = mid, 1, len(stripped)
             self.caption_no = int(re.sub(r"\D", "", cap.group("n")) or 0)
             self.add_to(self.caption, line, 0, True)
             return i + 1
@@ -668,24 +702,33 @@ class _Segmenter:
         self.prev_line, self.gap = stripped, False
         return i + 1
 
-    def _heading_text(self, i: int, stripped: str) -> bool:
-        """A plain-text heading: numbered ("2.5. Title", "2.3 Title") or a short title line standing apart."""
+    def _heading_text(self, i: int, stripped: str) -> int:
+        """The number of lines (0, 1 or 2) of a plain-text heading starting here: numbered ("2.5. Title",
+        "2.3 Title"), or title-shaped lines standing apart, shorter than the text's full lines (a full-width
+        line without a full stop is a wrapped sentence, not a heading)."""
         prev = self.prev_line
         mid_sentence = bool(prev) and not self.gap and prev[-1:] not in TERMINAL
         m = NUMBERED_HEADING.match(stripped)
         if m:
             number = m.group(1)
             if "." not in number and not re.match(r"^\d+\.\s", stripped):
-                return False  # "3 patients had ..." / "2 Melanoma"? only "N." or "N.M" numbers are headings
+                return 0  # "3 patients had ..." / "2 Melanoma"? only "N." or "N.M" numbers are headings
             if int(number.split(".")[0]) >= 100 or mid_sentence:
-                return False  # "2011. Pembrolizumab was ..." wrapped mid-sentence is not a section heading
+                return 0  # "2011. Pembrolizumab was ..." wrapped mid-sentence is not a section heading
             title = m.group(2)
-            return is_title_line(title, 16) and not title.endswith(":")
-        if mid_sentence or not is_title_line(stripped):
-            return False
+            return int(is_title_line(title, 16) and not title.endswith(":"))
+        standing_apart = not prev or prev[-1:] in TERMINAL or self.after_heading  # never inside a sentence
+        if mid_sentence or not standing_apart or not is_title_line(stripped) or ", " in stripped:
+            return 0
         nxt = self.next_text(i)
-        standing_apart = self.gap or not self.prev_line or prev[-1:] in TERMINAL
-        return standing_apart and (not nxt or nxt[:1].isupper() or nxt[:1].isdigit() or bool(BULLET.match(nxt)))
+        if not nxt or nxt[:1].isupper() or nxt[:1].isdigit() or BULLET.match(nxt):
+            return int(len(stripped) < 0.8 * self.width)
+        # a heading over two lines: "TMPRSS2 isoform 1 downregulation induces SARS-CoV-2" / "replication arrest"
+        after = self.next_text(self.lines.index(next(ln for ln in self.lines[i + 1:] if ln.text.strip()), i + 1))
+        if (nxt[:1].islower() and len(nxt.split()) <= 8 and re.fullmatch(r"[\w\s()/-]+", nxt)
+                and len(nxt) < 0.6 * self.width and (after[:1].isupper() or after[:1].isdigit())):
+            return 2
+        return 0
 
     def _interrupts(self, i: int, stripped: str) -> bool:
         """Page furniture in a text file: a short line that breaks into a sentence (the text before it does not
@@ -697,6 +740,12 @@ class _Segmenter:
         return bool(nxt) and nxt[:1].islower() and self.gap and _title_case(stripped)
 
 
+# the labels of a structured abstract, run in before the first sentence: "Results We reveal that ..."
+_RUN_IN_LABEL = re.compile(r"^(Background|Introduction|Objectives?|Aims?|Purpose|Context|Importance|Methods?|"
+                           r"Design|Setting|Participants|Interventions|Main outcome measures|Results|Findings|"
+                           r"Conclusions?|Interpretation|Discussion|Significance)[:.]?\s+(?=[A-Z][a-z]|[A-Z]{2})")
+# a caption label followed by its title, as a caption starts even inside a broken sentence: "Fig. 5 Model of ..."
+_LABELLED_CAPTION = re.compile(r"^(?:Fig(?:ure)?\.?|Table)\s*S?\d{1,3}[A-Za-z]?(?:\s*[.:|]\s*|\s+)[A-Z]")
 _URL_TAIL = re.compile(r"(?:https?://|doi\.org/|\b10\.\d{4,9}/)\S*[./_-]$|(?:https?://|doi\.org/)$|\b10\.$")
 _TRAILING_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|was|"
                             r"were|be|than|its|their|this|these|but|has|have)$", re.IGNORECASE)

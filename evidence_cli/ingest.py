@@ -123,11 +123,11 @@ def reference_entries(references: list[Reference]) -> list[dict]:
     return out
 
 
-def build_claims(meta: DocMeta, sentences: list[Sentence], raw: str | None = None) -> list[dict]:
+def build_claims(meta: DocMeta, sentences: list[Sentence], raw: str | None = None, paged: bool = False) -> list[dict]:
     """Claims (plain dicts, in file order) for one document's sentences. With ``raw`` holding page breaks
     (form feeds), each claim also gets the pages it stands on."""
     claims: list[dict] = []
-    page_starts = [0, *(m.end() for m in re.finditer("\f", raw))] if raw and "\f" in raw else []
+    page_starts = [0, *(m.end() for m in re.finditer("\f", raw))] if raw and (paged or "\f" in raw) else []
     counters: dict[str, int] = {}
     used: set[str] = set()
     for s in sentences:
@@ -259,7 +259,7 @@ def ingest(
             target = extracted_path(out, meta.id)
             meta.extracted = _relative(target, out)
             extracted[target] = src.raw
-        claims = build_claims(meta, src.sentences, src.raw)
+        claims = build_claims(meta, src.sentences, src.raw, paged=src.extracted)
         if not claims:
             problems.append(Problem(str(path), None, "no sentences found; is this the document's text?"))
             continue

@@ -24,9 +24,13 @@ DOI_LINE = re.compile(r"^(https?://)?(dx\.)?doi\.org/\S+$|^doi:\s*\S+$|^https?:/
 # Publishers' boilerplate: licence and copyright boxes, article history, correspondence, check-for-updates badges.
 BOILERPLATE = re.compile(
     r"^(©|\(c\)\s*\d{4}|copyright\b|open access\b|this (?:article|chapter|work) is (?:licensed|distributed)|"
-    r"received:?\s|accepted:?\s|published(?: online)?:?\s|revised:?\s|available online|check for updates|"
+    r"(?:received|accepted|published(?: online)?|revised|available online)(?::|\s+(?:\d|on\s+\d|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b))|check for updates|"
     r"\*?\s*correspondence:?|e-?mail:|full list of author information|reprints and permissions|"
-    r"publisher[’']s note|citation:|cite this article|editor:|article history|rights and permissions)",
+    r"publisher[’']s note|citation:|cite this article|editor:|article history|rights and permissions|"
+    # an e-mail address alone, an affiliation footnote ("1 Institute of ..., University ...")
+    r"\S+@\S+\.[a-z]{2,}$|\d{1,2}\s*(?:department|institute|division|school|faculty|laboratory|center|centre|"
+    r"university|hospital|college)\b)",
     re.IGNORECASE,
 )
 LICENCE_INSIDE = re.compile(r"Licensee\s+\w+\.|distributed under the terms of the Creative Commons|"
@@ -78,10 +82,14 @@ def _shape(text: str) -> str:
 
 def furniture(lines: list[Line]) -> set[int]:
     """Indices of running headers and footers: short lines of the same shape near the top or bottom of at least
-    three pages (two for a short document), and page numbers in the margins."""
+    three pages (two for a short document), and page numbers in the margins. In a text without page breaks: a
+    short line whose shape, numbers aside, recurs three times or more and that is no sentence."""
     pages = {line.page for line in lines if line.page}
     if len(pages) < 2:
-        return set()
+        counts = Counter(_shape(line.text) for line in lines if 0 < len(line.text.strip()) <= 120)
+        return {i for i, line in enumerate(lines) if 0 < len(line.text.strip()) <= 120
+                and counts[_shape(line.text)] >= 3 and "#" in _shape(line.text)
+                and line.text.strip()[-1:] not in ".!?:"}
     margin: dict[int, list[int]] = {}  # page -> indices of its first and last few lines
     by_page: dict[int, list[int]] = {}
     for i, line in enumerate(lines):
