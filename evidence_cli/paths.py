@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PACKAGE_DATA = Path(__file__).parent / "data"
@@ -10,6 +11,8 @@ BUNDLED_CLAIMS = PACKAGE_DATA / "claims.yaml"
 LEXICON = PACKAGE_DATA / "lexicon.yaml"
 CLAIMS_SCHEMA = PACKAGE_DATA / "claims.schema.json"
 DOCUMENT_SUFFIXES = (".pdf", ".txt", ".md")
+_FOLDER_NOTES = re.compile(r"^(readme|licen[cs]e|copying|changelog|changes|notice|authors|contributing)\b",
+                           re.IGNORECASE)
 
 
 def claims_path(option: Path | None = None) -> Path:
@@ -36,7 +39,8 @@ def claims_output_path(option: Path | None = None) -> Path:
 def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
     """Corpus documents to ingest: the arguments, then $EVIDENCE_CORPUS, then ./corpus.
 
-    A directory stands for the documents in it (``*.pdf``, ``*.txt``, ``*.md``), in name order.
+    A directory stands for the documents in it (``*.pdf``, ``*.txt``, ``*.md``), in name order, except the
+    folder's own notes (README, LICENSE, CHANGELOG...); name such a file to ingest it anyway.
     """
     if not sources:
         env = os.environ.get("EVIDENCE_CORPUS")
@@ -44,7 +48,8 @@ def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
-            files.extend(sorted(p for p in src.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file()))
+            files.extend(sorted(p for p in src.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file()
+                                and not _FOLDER_NOTES.match(p.name)))
         else:
             files.append(src)
     return files
