@@ -25,7 +25,7 @@ import yaml
 
 from evidence_cli import index
 from evidence_cli.ingest import ingest
-from evidence_cli.search import AliasMatcher, plan_query
+from evidence_cli.search import plan_query
 from evidence_cli.store import load_claims
 from evidence_cli.tagging import tag_claims
 
@@ -78,7 +78,7 @@ def evaluate(gold: dict, path: Path, runs: int, show_misses: bool) -> dict:
                 for c in near[:2]:
                     print(f"        got:  {c['text']}  {c['refs']}", file=sys.stderr)
         handle = index.open_index(out, Path(tmp) / "index")
-        matcher = AliasMatcher(handle.aliases)
+        matcher = index.matcher(handle)
         hits3, rr = 0, 0.0
         for q in gold["questions"]:
             answer = norm(q["answer"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from evidence_cli import index
-from evidence_cli.search import AliasMatcher, plan_query
+from evidence_cli.search import plan_query
 
 HERE = Path(__file__).parent
 
@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 def evaluate(claims: Path, questions: list[dict], k: int = 3, verbose: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         handle = index.open_index(claims, Path(tmp))
-        matcher = AliasMatcher(handle.aliases)
+        matcher = index.matcher(handle)
         found, rr = 0, 0.0
         misses = []
         for q in questions:

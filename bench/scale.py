@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from evidence_cli import index, store
-from evidence_cli.search import AliasMatcher, plan_query
+from evidence_cli.search import plan_query
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -104,7 +104,7 @@ def bench_size(n: int, runs: int) -> dict:
         t5 = time.perf_counter()
         index.open_index(claims_file, tmp / "idx-no-cache")
         t6 = time.perf_counter()
-        matcher = AliasMatcher(handle.aliases)
+        matcher = index.matcher(handle)
         samples = []
         for _ in range(runs):
             for q in QUERIES:

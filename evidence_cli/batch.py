@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from evidence_cli.errors import EvidenceError
 
 MAX_LIMIT = 1000
-FIELDS = {"id", "query", "limit", "ref", "entity", "section", "kind", "tier"}
+FIELDS = {"id", "query", "limit", "ref", "entity", "section", "kind", "tier", "doc"}
 
 
 @dataclass
@@ -22,6 +22,7 @@ class BatchQuery:
     sections: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     tiers: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)
 
 
 class LineError(Exception):
@@ -44,7 +45,8 @@ def _as_list(value, kind: type, name: str, qid) -> list:
 
 
 def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
-    """A plain-text query, or a JSON object {"id", "query", "limit", "ref", "entity", "section", "kind", "tier"}.
+    """A plain-text query, or a JSON object {"id", "query", "limit", "ref", "entity", "section", "kind", "tier",
+    "doc"}.
     The id defaults to the line number. Raises LineError with the id to echo."""
     text = line.strip()
     try:
@@ -83,6 +85,7 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
         sections=_as_list(obj["section"], str, "section", qid) if "section" in obj else [],
         kinds=[k.lower() for k in _as_list(obj["kind"], str, "kind", qid)] if "kind" in obj else [],
         tiers=[t.lower() for t in _as_list(obj["tier"], str, "tier", qid)] if "tier" in obj else [],
+        docs=_as_list(obj["doc"], str, "doc", qid) if "doc" in obj else [],
     )
 
 
@@ -91,11 +94,12 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
     misspelt name was corrected) or {"id", "error"}. Lines may be bytes: a line that is not UTF-8 is an error
     of its own."""
     from evidence_cli import index
-    from evidence_cli.search import AliasMatcher, check_filters, plan_query
+    from evidence_cli.search import check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
 
-    matcher = AliasMatcher(handle.aliases)
+    matcher = index.matcher(handle)
     sections = index.sections(handle)
+    documents = index.documents(handle)
     for lineno, raw in enumerate(lines, 1):
         if isinstance(raw, bytes):
             try:
@@ -116,10 +120,10 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
             except UnicodeEncodeError:
                 raise LineError(q.id, "query contains characters that are not valid Unicode text") from None
             plan = plan_query(q.query, matcher, refs=q.refs, entities=q.entities, sections=q.sections, kinds=q.kinds,
-                              tiers=q.tiers)
+                              tiers=q.tiers, docs=q.docs)
             if plan.empty:
                 raise LineError(q.id, "nothing to search for: give a query or a filter")
-            check_filters(plan, sections)
+            check_filters(plan, sections, documents)
             hits = [{k: v for k, v in claim_row(h).items() if not k.startswith("_")}
                     for h in index.run_query(handle, plan, limit=q.limit, highlight=False)]
             result = {"id": q.id, "query": q.query, "hits": hits}

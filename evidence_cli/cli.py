@@ -54,6 +54,8 @@ IndexDirOpt = Annotated[
                  show_default=False, file_okay=False),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="Only this document (an id from `evidence "
+                                                  "docs`; repeat for several).", show_default=False)]
 
 
 def err(message: str) -> None:
@@ -280,7 +282,8 @@ def open_index(claims: Path | None, index_dir: Path | None):
 @command()
 def query(
     text: Annotated[str, typer.Argument(help="Keywords, names in any spelling, or a question. Field syntax: "
-                                             "ref:45 entity:HAVCR2 section:2.5 kind:approval.")] = "",
+                                             "ref:45 ref:DOC:45 doc:DOC entity:HAVCR2 section:2.5 "
+                                             "kind:approval.")] = "",
     limit: LimitOpt = 10,
     ref: Annotated[list[int] | None, typer.Option("--ref", min=1, help="Only claims citing this reference.")] = None,
     entity: Annotated[list[str] | None, typer.Option("--entity", "-e", help="Only claims mentioning this entity "
@@ -289,6 +292,7 @@ def query(
     kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this claim kind, e.g. approval.")] = None,
     tier: Annotated[list[str] | None, typer.Option("--tier", "-t", help="Only this evidence tier, e.g. "
                                                    "randomized_phase3 or hypothesis.")] = None,
+    doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
@@ -301,21 +305,23 @@ def query(
     PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
     """
     from evidence_cli import index as idx
-    from evidence_cli.search import AliasMatcher, check_filters, plan_query
+    from evidence_cli.search import check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
 
     handle = open_index(claims, index_dir)
-    plan = plan_query(text, AliasMatcher(handle.aliases), refs=ref or (), entities=entity or (),
+    plan = plan_query(text, idx.matcher(handle), refs=ref or (), entities=entity or (),
                       sections=section or (), kinds=[k.lower() for k in kind or ()],
-                      tiers=[t.lower() for t in tier or ()])
+                      tiers=[t.lower() for t in tier or ()], docs=doc or ())
     if plan.empty:
         raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
-    check_filters(plan, idx.sections(handle) if plan.sections else [])
+    check_filters(plan, idx.sections(handle) if plan.sections else [],
+                  idx.documents(handle) if plan.docs or plan.doc_refs else None)
     for typo, fixed in plan.corrections.items():
         err(f"note: searching {fixed!r} for {typo!r}")
     rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]
     if not rows:
-        err(f"no claims match {text!r}" + (" with these filters" if plan.refs or plan.entity_filter else ""))
+        filtered = plan.refs or plan.entity_filter or plan.docs or plan.doc_refs
+        err(f"no claims match {text!r}" + (" with these filters" if filtered else ""))
         raise typer.Exit(EXIT_NO_RESULTS)
     emit_claims(rows, fmt, f"{len(rows)} claim(s) for {text!r}" if text else f"{len(rows)} claim(s)",
                 show_score=True)
@@ -377,6 +383,7 @@ def refs(
                                                  show_default=False)] = None,
     single_source: Annotated[bool, typer.Option("--single-source",
                                                 help="List conclusions resting on one reference number.")] = False,
+    doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
@@ -390,7 +397,7 @@ def refs(
     from evidence_cli.views.catalog import citation_index, claims_citing
     from evidence_cli.views.catalog import single_source as single
 
-    data = _load_data(claims)
+    data = _load_data(claims, doc)
     all_claims, documents = data["claims"], data["documents"]
     if single_source:
         rows = single(all_claims)
@@ -428,6 +435,49 @@ def refs(
 
 
 @command()
+def docs(
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """The documents of the corpus: id, title, authors, year, DOI, licence, claims, references, source file.
+
+    Example: evidence docs -f json
+
+    Use an id with --doc (query, batch, views, export) or in ref:DOC:N. Metadata comes from each document's
+    sidecar .yaml, its PDF metadata and first page; a field none of them gives is left out.
+    """
+    data = _load_data(claims)
+    counts: dict[str, int] = {}
+    for c in data["claims"]:
+        if not c.get("orphaned"):
+            counts[c["doc"]] = counts.get(c["doc"], 0) + 1
+    rows = []
+    for d in data["documents"]:
+        row = {"doc": d["id"]}
+        for key in ("title", "authors", "year", "doi", "licence", "pages"):
+            if d.get(key):
+                row[key] = d[key]
+        row["claim_count"] = counts.get(d["id"], 0)
+        row["reference_count"] = len(d.get("references") or [])
+        row["source"] = d["path"]
+        if d.get("extracted"):
+            row["extracted"] = d["extracted"]
+        rows.append(row)
+    if not rows:
+        err("no documents; run `evidence ingest` first")
+        raise typer.Exit(EXIT_NO_RESULTS)
+    columns = [("doc", "doc"), ("title", "title"), ("year", "year"), ("claim_count", "claims"),
+               ("reference_count", "references")]
+    if fmt is not Format.table:  # the terminal table keeps to what fits; the rest is in every other format
+        columns[2:2] = [("authors_shown", "authors")]
+        columns += [("doi", "doi"), ("licence", "licence"), ("source", "source")]
+        if fmt in (Format.markdown, Format.tsv):
+            for row in rows:
+                row["authors_shown"] = ", ".join(row.get("authors") or [])
+    emit_records(rows, fmt, columns, "documents")
+
+
+@command()
 def entities(
     name: Annotated[str | None, typer.Argument(help="An entity id, alias or brand (e.g. Keytruda, B7-H1, TIM-3).",
                                                show_default=False)] = None,
@@ -461,10 +511,21 @@ def entities(
     emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}{drug}): {len(rows)} claim(s)")
 
 
-def _load_data(claims: Path | None) -> dict:
+def _load_data(claims: Path | None, docs: list[str] | None = None) -> dict:
+    """The claims file's data; with ``docs``, only those documents and their claims (an unknown id is a usage
+    error listing the known ones)."""
     from evidence_cli import paths, store
 
-    return store.load_claims(paths.claims_path(claims))
+    data = store.load_claims(paths.claims_path(claims))
+    if docs:
+        known = [d["id"] for d in data["documents"]]
+        unknown = [d for d in docs if d not in known]
+        if unknown:
+            raise UsageError(f"unknown document {unknown[0]!r}; documents here: {', '.join(known)} "
+                             "(see `evidence docs`)")
+        data = {**data, "documents": [d for d in data["documents"] if d["id"] in docs],
+                "claims": [c for c in data["claims"] if c["doc"] in docs]}
+    return data
 
 
 def _nonempty(name: str, value: str | None) -> None:
@@ -540,10 +601,11 @@ def _hedge_mark(hedged: bool, cues: list[str]) -> str:
 def approvals(
     drug: Annotated[str | None, typer.Option("--drug", "-d", help="Only this drug (INN or brand, e.g. Keytruda).",
                                              show_default=False)] = None,
+    doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
-    """Regulatory approvals the chapter states, with refs.
+    """Regulatory approvals the corpus states, with refs.
 
     Example: evidence approvals --drug nivolumab
 
@@ -554,7 +616,7 @@ def approvals(
     from evidence_cli.views.domain import approvals as view
 
     _nonempty("--drug", drug)
-    data = _load_data(claims)
+    data = _load_data(claims, doc)
     rows = view(data["claims"], drug=drug)
     for r in rows:
         r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
@@ -567,12 +629,12 @@ def approvals(
     _emit_view(rows, fmt, [("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),
                            ("regulator_shown", "regulator"), ("refs_shown", "refs"), ("claims", "claims"),
                            ("text", "statement")],
-               "approvals stated in the chapter", f"no approval of {drug!r} is stated in the corpus" if drug
+               "approvals stated in the corpus", f"no approval of {drug!r} is stated in the corpus" if drug
                else "no approvals found", data, "approvals")
 
 
 @command()
-def resistance(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+def resistance(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
     """Resistance mechanisms, players and counter-strategies.
 
     Example: evidence resistance -f json
@@ -582,7 +644,7 @@ def resistance(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
     """
     from evidence_cli.views.domain import resistance as view
 
-    data = _load_data(claims)
+    data = _load_data(claims, doc)
     rows = view(data["claims"])
     for r in rows:
         r["players_shown"] = ", ".join(p["label"] for p in r["players"])
@@ -612,14 +674,14 @@ def _refs_label(refs: list[int]) -> str:
 
 
 @command()
-def biomarkers(fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
     """Predictive biomarkers with their numbers and caveats.
 
     Example: evidence biomarkers -f markdown
     """
     from evidence_cli.views.domain import biomarkers as view
 
-    data = _load_data(claims)
+    data = _load_data(claims, doc)
     rows = view(data["claims"])
     for r in rows:
         by_id = {c["id"]: c for c in r["statements"]}
@@ -653,6 +715,7 @@ def regimens(
                                                 show_default=False)] = None,
     with_drug: Annotated[str | None, typer.Option("--with", help="Only regimens with this drug or agent.",
                                                   show_default=False)] = None,
+    doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
 ) -> None:
@@ -670,7 +733,7 @@ def regimens(
     known = [m["id"] for m in mechanism_rules()["mechanisms"]]
     if against is not None and against not in known:
         raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(known)}")
-    data = _load_data(claims)
+    data = _load_data(claims, doc)
     rows = view(data["claims"], against=against, with_drug=with_drug)
     for r in rows:
         r["agents_shown"] = " + ".join(r["agents"])
@@ -783,6 +846,7 @@ def export(
                                                 show_default=False, dir_okay=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     limit: LimitOpt = 10,
+    doc: DocOpt = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
@@ -806,7 +870,7 @@ def export(
     if output is not None and output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to overwrite it, or choose another --output")
     claims_file = paths.claims_path(claims)
-    data = store.load_claims(claims_file)
+    data = _load_data(claims, doc)
     all_claims = data["claims"]
     by_id = {c["id"]: c for c in all_claims}
     sections: dict = {}
@@ -819,13 +883,14 @@ def export(
         titles.append("selected claims")
     if query_text:
         from evidence_cli import index as idx
-        from evidence_cli.search import AliasMatcher, check_filters, plan_query
+        from evidence_cli.search import check_filters, plan_query
 
         handle = open_index(claims, index_dir)
-        plan = plan_query(query_text, AliasMatcher(handle.aliases))
+        plan = plan_query(query_text, idx.matcher(handle), docs=doc or ())
         if plan.empty:
             raise UsageError("the query has nothing to search for")
-        check_filters(plan, idx.sections(handle) if plan.sections else [])
+        check_filters(plan, idx.sections(handle) if plan.sections else [],
+                      idx.documents(handle) if plan.docs or plan.doc_refs else None)
         sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
         if not sections["query"]["rows"] and not (topic or claim_ids):
             err(f"no claims match {query_text!r}; nothing exported")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 7
+INDEX_SCHEMA_VERSION = 8
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
@@ -37,6 +37,21 @@ class IndexHandle:
     aliases: list  # [alias, entity id, case_sensitive]
     searcher: object  # an open whoosh Searcher (BM25F), reused by every query of this process
     built: bool = False
+
+
+def matcher(handle: IndexHandle):
+    """The alias matcher for queries on this index: lexicon names, and typo correction that leaves alone the
+    words the indexed claims use."""
+    from evidence_cli.search import AliasMatcher
+
+    analyzer = handle.ix.schema["text"].analyzer
+    reader = handle.searcher.reader()
+
+    def in_corpus(word: str) -> bool:
+        terms = [t.text for t in analyzer(word)]
+        return bool(terms) and all(reader.doc_frequency("text", t) > 0 for t in terms)
+
+    return AliasMatcher(handle.aliases, in_corpus)
 
 
 def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
@@ -97,7 +112,7 @@ def _schema():
 
 DISPLAY_FIELDS = (
     "id", "doc", "section", "section_title", "paragraph", "kind", "tier", "text", "refs", "author_year",
-    "context_refs", "context_from", "hedging", "entities", "numbers", "curated_fields", "orphaned",
+    "context_refs", "context_from", "hedging", "entities", "numbers", "curated_fields", "orphaned", "pages",
 )
 
 
@@ -318,6 +333,10 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         filters.append(Q.Or([Q.Term("kind", k) for k in plan.kinds]))
     if plan.tiers:
         filters.append(Q.Or([Q.Term("tier", t) for t in plan.tiers]))
+    if plan.docs:
+        filters.append(Q.Or([Q.Term("doc", d) for d in plan.docs]))
+    if plan.doc_refs:
+        filters.append(Q.Or([Q.And([Q.Term("doc", d), Q.Term("refs", str(r))]) for d, r in plan.doc_refs]))
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
     idf = {s: searcher.idf("text", s) for s in stems}
@@ -460,6 +479,11 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
                 counts, sets = matched
                 sets.get(group, counts).update(map(offset.__add__, m._ids))
             m._next_block()
+
+
+def documents(handle: IndexHandle) -> list[str]:
+    """The document ids in the index."""
+    return sorted(t.decode("utf-8") for t in handle.searcher.lexicon("doc"))
 
 
 def sections(handle: IndexHandle) -> list[str]:

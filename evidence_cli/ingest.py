@@ -92,8 +92,9 @@ def _pdf_metadata(meta: DocMeta, pdf) -> None:
         m = _DOI.search(" ".join(info.get(k, "") for k in ("Subject", "Keywords", "Title"))) or _DOI.search(first)
         if m:
             meta.doi = m.group(1).rstrip(".,;)")
+    whole = " ".join(line.text for line in pdf.lines)  # the licence box may close the article
     if not meta.licence:
-        m = _CC.search(first.replace("\n", " "))
+        m = _CC.search(first.replace("\n", " ")) or _CC.search(whole)
         if m:
             variant = (m.group(1) if m.group(2) else m.group(3)) or ""
             short = "".join(tag for word, tag in (("non", "-NC"), ("no", "-ND"), ("share", "-SA"))
@@ -102,7 +103,7 @@ def _pdf_metadata(meta: DocMeta, pdf) -> None:
                 short = variant.upper()
             meta.licence = f"CC BY{short} {m.group(2) or m.group(4)}"
     if meta.year is None:
-        m = _COPYRIGHT_YEAR.search(first)
+        m = _COPYRIGHT_YEAR.search(first) or _COPYRIGHT_YEAR.search(whole)
         if m:
             meta.year = int(m.group(1))
     meta.pages = pdf.pages

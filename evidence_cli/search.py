@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 from evidence_cli.errors import UsageError
 
@@ -29,7 +31,7 @@ TIERS = (
 )
 KINDS = ("approval", "trial_result", "mechanism", "biomarker", "resistance", "strategy", "background",
          "open_question", "figure", "keywords")
-_FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier):(\"[^\"]*\"|\S+)", re.IGNORECASE)
+_FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier|doc):(\"[^\"]*\"|\S+)", re.IGNORECASE)
 QUESTION_WORDS = frozenset(
     "a an and are as at be by can could do does did for from has have how i if in into is it its me of on or "
     "should so tell than that the their them there these they this those to was we were what when where which "
@@ -83,11 +85,13 @@ class QueryPlan:
     sections: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     tiers: list[str] = field(default_factory=list)
+    docs: list[str] = field(default_factory=list)  # document ids to search in (all when empty)
+    doc_refs: list[tuple[str, int]] = field(default_factory=list)  # ref:DOC:N, one document's reference N
 
     @property
     def empty(self) -> bool:
         return not (self.words or self.entities or self.refs or self.entity_filter or self.sections or self.kinds
-                    or self.tiers)
+                    or self.tiers or self.docs or self.doc_refs)
 
     def expanded_words(self) -> list[str]:
         out = list(self.words)
@@ -107,7 +111,8 @@ class QueryPlan:
 class AliasMatcher:
     """Finds lexicon aliases in user text (longest first; case-sensitive where the lexicon says so)."""
 
-    def __init__(self, table: list) -> None:
+    def __init__(self, table: list, is_word: Callable[[str], bool] | None = None) -> None:
+        self.is_word = is_word  # True for a word the corpus itself uses: never a typo
         self.exact: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for alias, eid, case_sensitive in table:
@@ -181,12 +186,28 @@ class AliasMatcher:
         if low not in self._corrections:
             candidates = [a for a in self.by_initial.get(low[0], ()) if abs(len(a) - len(low)) <= 3]
             match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
+            # an ordinary word ("rates", "light") or one the corpus uses is what the user meant, not a typo
+            if match and ((self.is_word is not None and self.is_word(word)) or english_word(low)):
+                match = []
             self._corrections[low] = match[0] if match else None
         return self._corrections[low]
 
 
+@cache
+def _english():
+    """An English word list with frequencies (pyspellchecker's, MIT), loaded only when a correction is weighed."""
+    from spellchecker import SpellChecker
+
+    return SpellChecker(distance=1)
+
+
+def english_word(word: str) -> bool:
+    """True for an ordinary English word."""
+    return word in _english()
+
+
 def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=(),
-               tiers=()) -> QueryPlan:
+               tiers=(), docs=()) -> QueryPlan:
     """Turn user text and filter options into a QueryPlan; raise UsageError on a bad field value."""
     if len(text) > 2000:
         raise UsageError("query is longer than 2000 characters; shorten it")
@@ -195,6 +216,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     plan.sections.extend(s.lower().rstrip(".") for s in sections)
     plan.kinds.extend(kinds)
     plan.tiers.extend(tiers)
+    plan.docs.extend(docs)
     for name in entities:
         eid = matcher.resolve(name)
         if eid is None:
@@ -205,9 +227,16 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         key, value = m.group(1).lower(), m.group(2).strip('"')
         if key in ("ref", "refs"):
             for part in value.split(","):
-                if not (part.isascii() and part.isdigit()) or int(part) < 1:
-                    raise UsageError(f"ref:{value} — a reference number is a positive whole number, e.g. ref:45")
-                plan.refs.append(int(part))
+                doc, _, number = part.rpartition(":")  # ref:DOC:8 is reference 8 of document DOC
+                if not (number.isascii() and number.isdigit()) or int(number) < 1:
+                    raise UsageError(f"ref:{value} — a reference number is a positive whole number, e.g. ref:45 "
+                                     "or ref:DOC:45 for one document's [45]")
+                if doc:
+                    plan.doc_refs.append((doc, int(number)))
+                else:
+                    plan.refs.append(int(number))
+        elif key == "doc":
+            plan.docs.append(value)
         elif key == "entity":
             eid = matcher.resolve(value)
             if eid is None:
@@ -247,9 +276,14 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     return plan
 
 
-def check_filters(plan: QueryPlan, known_sections: list[str]) -> None:
-    """Raise UsageError, listing the valid values, for a kind, tier or section that no claim can have (a filter
-    that silently matches nothing reads as "the chapter does not say")."""
+def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[str] | None = None) -> None:
+    """Raise UsageError, listing the valid values, for a kind, tier, section or document that no claim can have
+    (a filter that silently matches nothing reads as "the corpus does not say")."""
+    if known_docs is not None:
+        unknown = [d for d in [*plan.docs, *(d for d, _ in plan.doc_refs)] if d not in known_docs]
+        if unknown:
+            raise UsageError(f"unknown document {unknown[0]!r}; documents here: {', '.join(known_docs)} "
+                             "(see `evidence docs`)")
     unknown = [k for k in plan.kinds if k not in KINDS]
     if unknown:
         raise UsageError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")

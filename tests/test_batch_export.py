@@ -57,7 +57,7 @@ def test_batch_bad_lines_do_not_stop_the_run(idx):
     assert out[1] == {"id": "x", "error": "limit must be a whole number from 1 to 1000"}
     assert out[2]["id"] == "y" and "unknown entity 'NOPE'" in out[2]["error"]
     assert out[3] == {"id": "z",
-                      "error": "unknown field(s) colour; use entity, id, kind, limit, query, ref, section, tier"}
+                      "error": "unknown field(s) colour; use doc, entity, id, kind, limit, query, ref, section, tier"}
     assert out[4] == {"id": 5, "error": "line 5: a JSON line must be an object with a \"query\""}
     assert out[5]["id"] == 6 and out[5]["hits"]
     assert result.stderr.endswith("batch: 6 queries, 1 ran, 5 failed\n")
