@@ -617,16 +617,18 @@ def approvals(
 
     _nonempty("--drug", drug)
     data = _load_data(claims, doc)
-    rows = view(data["claims"], drug=drug)
+    rows = view(data["claims"], drug=drug, documents=data["documents"])
     for r in rows:
         r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
         r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
             "none in sentence" + (f"; context {', '.join(map(str, r['context_refs']))} from "
                                   f"{', '.join(r['context_from'])}" if r["context_refs"] else ""))
         r["drug"] += _hedge_mark(r["hedged"], r["hedge_cues"])
+        r["indication_shown"] = (f"{r['indication']} (inferred from {r['indication_inferred_from']})"
+                                 if r.get("indication_inferred_from") else r["indication"] or "not stated")
         r["regulator_shown"] = (r["regulator"] or "not stated") + (
             f" (inferred from {r['regulator_inferred_from']})" if r.get("regulator_inferred_from") else "")
-    _emit_view(rows, fmt, [("drug", "drug(s)"), ("indication", "indication"), ("year", "year"),
+    _emit_view(rows, fmt, [("drug", "drug(s)"), ("indication_shown", "indication"), ("year", "year"),
                            ("regulator_shown", "regulator"), ("refs_shown", "refs"), ("claims", "claims"),
                            ("text", "statement")],
                "approvals stated in the corpus", f"no approval of {drug!r} is stated in the corpus" if drug
@@ -901,7 +903,8 @@ def export(
         if "regimens" in wanted and "resistance" not in wanted:
             wanted.append("resistance")
         for name in wanted:
-            sections[name] = getattr(domain, name)(all_claims)
+            view = getattr(domain, name)
+            sections[name] = view(all_claims, documents=data["documents"]) if name == "approvals" else view(all_claims)
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
     text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
     if output is None:

@@ -268,6 +268,7 @@ class Reference:
 class Segmented:
     sentences: list[Sentence]
     references: list[Reference]
+    sections: dict[str, str] = field(default_factory=dict)  # every numbered section's title, with or without text
 
 
 def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tuple[list[tuple[str, int]],
@@ -344,6 +345,7 @@ class _Section:
     def __init__(self) -> None:
         self.id, self.title = "front", "Front matter"
         self.unnumbered = 0
+        self.numbered: dict[str, str] = {}  # "2": "Melanoma", "2.1": "Historical context"
 
     def set(self, heading: str) -> str:
         """Enter the section ``heading``; returns its mode: body, references or skip (back matter)."""
@@ -358,6 +360,7 @@ class _Section:
         m = NUMBERED_HEADING.match(bare)
         if m and not bare.endswith("."):
             self.id, self.title = m.group(1), m.group(2).strip()
+            self.numbered.setdefault(self.id, self.title)
             if ABSTRACT_HEADING.match(self.title):
                 self.id = "abstract"
             elif REFERENCES_HEADING.match(self.title):
@@ -463,7 +466,7 @@ class _Segmenter:
         self.flush()
         self.flush_ref()
         self.sentences.sort(key=lambda s: s.start)  # document order (a caption is finished before its paragraph)
-        return Segmented(self.sentences, self.references)
+        return Segmented(self.sentences, self.references, self.section.numbered)
 
     def next_text(self, i: int) -> str:
         for line in self.lines[i + 1 : i + 12]:

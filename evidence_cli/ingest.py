@@ -46,6 +46,7 @@ class Source:
     raw: str  # the text the spans point into: the file, or the text extracted from a PDF
     sentences: list[Sentence]
     references: list[Reference]
+    sections: dict[str, str] = field(default_factory=dict)
     extracted: bool = False  # raw was extracted from a PDF and is kept beside the claims file
 
 
@@ -58,10 +59,10 @@ def read_source(path: Path) -> Source:
         pdf = read_pdf(path)
         _pdf_metadata(meta, pdf)
         seg = segment_document(pdf.text, meta, pdf.lines)
-        return Source(meta, pdf.text, seg.sentences, seg.references, extracted=True)
+        return Source(meta, pdf.text, seg.sentences, seg.references, seg.sections, extracted=True)
     meta, raw = read_document(path)
     seg = segment_document(raw, meta)
-    return Source(meta, raw, seg.sentences, seg.references)
+    return Source(meta, raw, seg.sentences, seg.references, seg.sections)
 
 
 def document_meta(path: Path) -> DocMeta:
@@ -268,6 +269,8 @@ def ingest(
         if src.references:
             doc["references_available"] = True
             doc["references"] = reference_entries(src.references)
+        if any("." in number for number in src.sections):  # the outline of a document with subsections
+            doc["sections"] = dict(src.sections)
         new_docs.append(doc)
         new_claims.extend(claims)
         report.documents.append(meta.id)

@@ -486,6 +486,7 @@ _DOC_OPTIONAL = {
     "authors": _strs,
     "year": lambda v: type(v) is int,
     "extracted": lambda v: isinstance(v, str),
+    "sections": lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(t, str) for k, t in v.items()),
     "pages": lambda v: type(v) is int and v >= 1,
     "references": lambda v: isinstance(v, list) and all(
         isinstance(r, dict) and type(r.get("n")) is int and r["n"] >= 1 and isinstance(r.get("text"), str)

@@ -126,7 +126,11 @@ def hedging(text: str) -> dict:
 
 # --------------------------------------------------------------------------- claim kind and evidence tier
 
-_APPROVAL = re.compile(r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b", re.I)
+_AGENCY = r"(?:FDA|EMA|Food and Drug Administration|European Medicines Agency|European Commission)"
+_APPROVAL = re.compile(
+    r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b"
+    rf"|\bapproved by the (?:US |U\.S\. )?{_AGENCY}|\b{_AGENCY}\s+(?:has |have |had )?(?:approved|granted)\b",
+    re.I)
 _NEGATED_APPROVAL = re.compile(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov", re.I)
 _OPEN = re.compile(
     r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"

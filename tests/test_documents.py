@@ -128,3 +128,28 @@ def test_typo_correction_still_corrects_a_misspelt_drug(two):
     claims, index = two
     result = run("query", "pembrolizumb", "--claims", claims, "--index-dir", index, "-f", "json")
     assert "note: searching 'pembrolizumab' for 'pembrolizumb'" in result.stderr
+
+
+def test_approvals_in_any_voice_with_combinations_and_inferred_indications(tmp_path):
+    out = tmp_path / "claims.yaml"
+    from evidence_cli.tagging import tag_claims
+
+    ingest([SUMMARY], out, tag=tag_claims)
+    rows = json.loads(run("approvals", "--claims", str(out), "-f", "json").stdout)
+    got = [(r["drugs"], r["combination"], r["indication"], r.get("indication_inferred_from"), r["year"],
+            r["regulator"], r["claims"]) for r in rows]
+    assert got == [
+        # "The FDA approved high-dose interleukin-2 (aldesleukin) in 1998 because ..."
+        (["aldesleukin"], False, "melanoma", None, 1998, "FDA", ["evidence-summary-1-03"]),
+        # "Approved by the FDA in 2011, ipilimumab has ...": no cancer in the sentence; the section over it says
+        (["ipilimumab"], False, "melanoma", "the title of section 2 (Melanoma)", 2011, "FDA",
+         ["evidence-summary-2.1-01"]),
+        # "The FDA has approved both the nivolumab-ipilimumab and the nivolumab-relatlimab combinations for ..."
+        (["nivolumab", "ipilimumab"], True, "melanoma", None, None, "FDA", ["evidence-summary-s5-04"]),
+        (["nivolumab", "relatlimab"], True, "melanoma", None, None, "FDA", ["evidence-summary-s5-04"]),
+        # "Pembrolizumab was approved by the US Food and Drug Administration (FDA) for first-line ..."
+        (["pembrolizumab"], False, "non-small cell lung cancer", None, 2016, "FDA", ["evidence-summary-4.1-01"]),
+    ]
+    for r in rows:  # every reference shown is printed in the approval sentence itself
+        (claim,) = [c for c in json.loads(run("show", r["claims"][0], "--claims", str(out), "-f", "json").stdout)]
+        assert set(r["refs"]) == set(claim["refs"])

@@ -130,7 +130,10 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
             refs = _refs(r["refs"]) if r["refs"] else (
                 "none in sentence" + (f"; context {_refs(r['context_refs'])}" if r["context_refs"] else ""))
             claims_cell = _ids_noted(r["claims"], r.get("edited_shown") or {})
-            rows.append([r["kind"].replace("_", " "), escape(what), escape(r["indication"]),
+            indication = r["indication"] or "not stated"
+            if r.get("indication_inferred_from"):
+                indication += f" (inferred from {r['indication_inferred_from']})"
+            rows.append([r["kind"].replace("_", " "), escape(what), escape(indication),
                          str(r["year"] or ""), reg, claims_cell, refs])
             used.update(r["claims"])
         out.append(_table(["kind", "drug(s)", "indication", "year", "regulator", "claims", "refs"], rows))

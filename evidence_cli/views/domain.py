@@ -15,6 +15,7 @@ from evidence_cli.lexicon import lexicon
 from evidence_cli.views.catalog import claim_row
 
 _FDA = re.compile(r"\bFDA\b|Food and Drug Administration")
+_EMA = re.compile(r"\bEMA\b|European Medicines Agency|European Commission")
 _COMBO = re.compile(r"in combination with (?P<what>.*?),?\s+for (?:treating|the treatment of) (?P<ind>[^.;]+)")
 _APPOSITIVE = re.compile(r"(?:form|type|subtype|kind) of\s*$")
 
@@ -48,10 +49,13 @@ def _refs_of(claims: list[dict]) -> list[int]:
 
 # --------------------------------------------------------------------------- approvals
 
-def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
+def approvals(claims: list[dict], drug: str | None = None, documents: list[dict] = ()) -> list[dict]:
     """Every regulatory approval the corpus states, one row per drug(s) and indication, plus companion
-    diagnostics. ``refs`` are only those printed in the approval sentence; context is offered separately."""
+    diagnostics. ``refs`` are only those printed in the approval sentence; context is offered separately. An
+    approval sentence that names no cancer takes its indication from its section's title (or a parent
+    section's, from ``documents``) or the nearest sentence of its section naming one: labelled as inferred."""
     claims = _live(claims)
+    outlines = {d["id"]: d.get("sections") or {} for d in documents}
     rows: list[dict] = []
     for i, c in enumerate(claims):
         if c.get("kind") != "approval":
@@ -61,7 +65,12 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
         cancers = [e for e in _ents(c, "cancer") if not _APPOSITIVE.search(text[: e["start"]])]
         years = _unique(n.get("value") for n in c.get("numbers") or [] if n["kind"] == "year" and n.get("value"))
         year = years[0] if len(years) == 1 else None  # several years in one sentence: not guessed per indication
-        regulator, regulator_from = ("FDA", None) if _FDA.search(text) else _regulator_nearby(claims, i)
+        if _FDA.search(text):
+            regulator, regulator_from = "FDA", None
+        elif _EMA.search(text):
+            regulator, regulator_from = "EMA", None
+        else:
+            regulator, regulator_from = _regulator_nearby(claims, i)
         combo = _COMBO.search(text)
         what = (combo.start("what"), combo.end("what")) if combo else (-1, -1)
         ind = (combo.start("ind"), combo.end("ind")) if combo else (-1, -1)
@@ -72,16 +81,23 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
         def in_ind(e: dict, span: tuple[int, int] = ind) -> bool:
             return span[0] <= e["start"] < span[1]
 
-        subjects = _unique(e["id"] for e in drugs if not in_combo(e))
+        groups = _drug_groups(text, [e for e in drugs if not in_combo(e)])
+        subjects = _unique(g[0] for g in groups if len(g) == 1)
         base = {"kind": "drug_approval", "year": year, "regulator": regulator, "claims": [c["id"]],
                 "hedged": _hedged(c), "hedge_cues": list((c.get("hedging") or {}).get("cues") or []),
                 "refs": list(c.get("refs") or []), "context_refs": list(c.get("context_refs") or []),
                 "context_from": list(c.get("context_from") or []), "text": text}
         if regulator_from:
             base["regulator_inferred_from"] = regulator_from
-        for inn in subjects:
-            for k in _unique(e["id"] for e in cancers if not in_ind(e)):
-                rows.append({**base, "drugs": [inn], "combination": False, "indication": _label(k)})
+        indications = [(_label(k), None) for k in _unique(e["id"] for e in cancers if not in_ind(e))]
+        if not indications and (subjects or any(len(g) > 1 for g in groups)):
+            indications = [_indication_nearby(claims, i, outlines.get(c["doc"], {}))]  # its context, as an inference
+        # "the nivolumab-relatlimab combination", "nivolumab plus ipilimumab": one row per group and indication
+        for drugs_of_row in [[inn] for inn in subjects] + [g for g in groups if len(g) > 1]:
+            for label, inferred_from in indications:
+                rows.append({**base, "drugs": drugs_of_row, "combination": len(drugs_of_row) > 1,
+                             "indication": label,
+                             **({"indication_inferred_from": inferred_from} if inferred_from else {})})
         if combo:
             partners = _unique(e["id"] for e in drugs if in_combo(e))
             for k in _unique(e["id"] for e in cancers if in_ind(e)):
@@ -96,6 +112,72 @@ def approvals(claims: list[dict], drug: str | None = None) -> list[dict]:
         wanted = e.id if e else drug.lower()
         rows = [r for r in rows if wanted in r["drugs"]]
     return rows
+
+
+_JOINER = re.compile(r"\s*(?:[-–+]|plus|with|and)\s*")
+_COMBINATION_WORD = re.compile(r"^\s*(?:combinations?|regimens?|doublets?)\b", re.I)
+_COMBINATION_OF = re.compile(r"(?:combinations? of|combining|both)\s*(?:the\s+)?$", re.I)
+
+
+def _drug_groups(text: str, drugs: list[dict]) -> list[list[str]]:
+    """The drugs of a sentence in the groups it gives them: joined by a hyphen or "+" ("nivolumab-ipilimumab"),
+    "plus" or "with", or by "and" where the sentence calls them a combination ("the combination of X and Y",
+    "X and Y combination"); other drugs stand alone. Drugs joined by "/" or "or" are alternatives, not a group."""
+    mentions = sorted({e["start"]: e for e in drugs}.values(), key=lambda e: e["start"])
+    groups: list[list[dict]] = []
+    for e in mentions:
+        if groups:
+            prev = groups[-1][-1]
+            between = text[prev["end"]: e["start"]]
+            joined = _JOINER.fullmatch(between) is not None
+            if joined and between.strip() == "and":
+                joined = bool(_COMBINATION_WORD.match(text[e["end"]:])
+                              or _COMBINATION_OF.search(text[: groups[-1][0]["start"]]))
+            if joined and e["id"] not in {x["id"] for x in groups[-1]}:
+                groups[-1].append(e)
+                continue
+        groups.append([e])
+    return [_unique(x["id"] for x in g) for g in groups]
+
+
+def _indication_nearby(claims: list[dict], i: int, outline: dict[str, str]) -> tuple[str | None, str | None]:
+    """For an approval sentence that names no cancer: the cancer named by its section's title or a parent
+    section's ("2. Melanoma" over "2.1 Historical context"), else by the nearest sentence of the same section
+    that names exactly one, as (label, where); (None, None) when neither does."""
+    c = claims[i]
+    number = c["section"]
+    titles = [(number, c.get("section_title", ""))]
+    while "." in number:
+        number = number.rsplit(".", 1)[0]
+        if number in outline:
+            titles.append((number, outline[number]))
+    for number, title in titles:
+        found = _cancers_named(title)
+        if len(found) == 1:
+            return _label(found[0]), f"the title of section {number} ({title})"
+    order = [*range(i - 1, max(-1, i - 5), -1), *range(i + 1, min(len(claims), i + 3))]
+    for j in order:
+        other = claims[j]
+        if other["doc"] != c["doc"] or other["section"] != c["section"] or other.get("kind") == "figure":
+            continue
+        cancers = _unique(e["id"] for e in _ents(other, "cancer"))
+        if len(cancers) == 1:
+            return _label(cancers[0]), other["id"]
+    return None, None
+
+
+def _cancers_named(text: str) -> list[str]:
+    """The lexicon's cancers a heading names (its aliases as whole words, in the lexicon's case rules)."""
+    found = []
+    for e in lexicon().values():
+        if e.type != "cancer":
+            continue
+        for alias in (*e.aliases, *e.aliases_ci):
+            flags = 0 if e.case_sensitive and alias in e.aliases else re.IGNORECASE
+            if re.search(rf"(?<!\w){re.escape(alias)}(?!\w)", text, flags):
+                found.append(e.id)
+                break
+    return found
 
 
 def _label(eid: str) -> str:
