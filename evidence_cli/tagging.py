@@ -135,7 +135,9 @@ _NEGATED_APPROVAL = re.compile(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov"
 _OPEN = re.compile(
     r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"
     r"not been established|necessary to confirm|warrants? further investigation|will be challenging", re.I)
-_TRIAL = re.compile(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b", re.I)
+_TRIAL = re.compile(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b|"
+                    r"\bmedian (?:overall |progression-free |event-free )?survival\b|\bhazard ratio\b|\bHR\b|"
+                    r"\brandomly assigned\b", re.I)
 _PRECLINICAL = re.compile(r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b", re.I)
 _OUTCOME = re.compile(r"\b(?:response|responses|responded|survival|regression)\b", re.I)
 _NUMBERISH = re.compile(r"\d")
@@ -215,6 +217,11 @@ def tier_rank(tier: str) -> int:
 
 _NUM = r"\d+(?:\.\d+)?"
 _NUMBER_RULES: tuple[tuple[str, str], ...] = (
+    # statistics about a result, not results: "95% CI", the interval's bounds, P values
+    (rf"\b{_NUM}\s?%\s?(?:CI|confidence interval|credible interval)\b", "confidence_level"),
+    (rf"(?:CI|interval)[,:]?\s?(?P<v>{_NUM}\s?(?:[–-]|to)\s?{_NUM})", "ci_bound"),
+    (rf"\b[Pp]\s?(?:[<=>≤≥]|&lt;)\s?(?:0?\.\d+|{_NUM}\s?[x×]\s?10[-−⁻]?\d+)", "p_value"),
+    (rf"\b(?:HR|hazard ratio)[,:]?\s?(?:=\s?|of\s)?{_NUM}", "hazard_ratio"),
     (rf"[≥≤<>]\s?{_NUM}\s?%", "threshold"),
     (rf"~?{_NUM}\s?[–-]\s?{_NUM}\s?%", "percent_range"),
     (rf"~?{_NUM}(?: and {_NUM})?\s?%", "percent"),
@@ -227,7 +234,9 @@ _NUMBER_RULES: tuple[tuple[str, str], ...] = (
     (r"\b(?:19|20)\d\d\b", "year"),
 )
 _NUMBER_RE = [(re.compile(p), k) for p, k in _NUMBER_RULES]
-_UNITS = {"percent": "%", "percent_range": "%", "threshold": "%"}
+_UNITS = {"percent": "%", "percent_range": "%", "threshold": "%", "confidence_level": "%"}
+# kinds that qualify a result (its precision, its significance) rather than report one
+STATISTICS = frozenset(("confidence_level", "ci_bound", "p_value"))
 
 
 def numbers(text: str) -> list[dict]:
@@ -235,6 +244,11 @@ def numbers(text: str) -> list[dict]:
     spans: list[tuple[int, int, str]] = []
     for rx, kind in _NUMBER_RE:
         for m in rx.finditer(text):
+            if "v" in rx.groupindex:  # the number is a part of the match ("CI 0.45–0.88": the bounds)
+                start, end = m.span("v")
+                if not any(a < end and start < b for a, b, _ in spans):
+                    spans.append((start, end, kind))
+                continue
             if any(a < m.end() and m.start() < b for a, b, _ in spans):
                 continue
             if kind == "fold" and not re.search(r"\d|two|three|four|five|six|ten", m.group(0)):
@@ -245,7 +259,7 @@ def numbers(text: str) -> list[dict]:
     out = []
     for a, b, kind in sorted(spans):
         item: dict = {"text": text[a:b], "kind": kind}
-        first = re.search(_NUM, text[a:b])
+        first = re.search(r"\d*\.\d+" if kind == "p_value" else _NUM, text[a:b])
         if (first and kind not in ("fold",)) or (first and "times" in text[a:b]):
             item["value"] = float(first.group(0)) if "." in first.group(0) else int(first.group(0))
         if kind in _UNITS:

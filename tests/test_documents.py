@@ -153,3 +153,19 @@ def test_approvals_in_any_voice_with_combinations_and_inferred_indications(tmp_p
     for r in rows:  # every reference shown is printed in the approval sentence itself
         (claim,) = [c for c in json.loads(run("show", r["claims"][0], "--claims", str(out), "-f", "json").stdout)]
         assert set(r["refs"]) == set(claim["refs"])
+
+
+def test_regimens_name_each_agent_once_and_report_trial_results(tmp_path):
+    out = tmp_path / "claims.yaml"
+    from evidence_cli.tagging import tag_claims
+
+    ingest([SUMMARY], out, tag=tag_claims)
+    rows = json.loads(run("regimens", "--claims", str(out), "-f", "json").stdout)
+    for r in rows:
+        assert len(r["agents"]) == len(set(r["agents"])), r["agents"]
+        assert not [n for n in r["numbers"] if "CI" in n or n.startswith(("P ", "P<", "P ="))], r["numbers"]
+    combos = {tuple(sorted(r["agents"])) for r in rows}
+    assert ("nivolumab", "relatlimab") in combos and ("ipilimumab", "nivolumab") in combos
+    # "Median progression-free survival was 11.5 months with the combination ..." reports a trial result
+    pfs = next(r for r in rows if "evidence-summary-s4-02" in r["claims"])
+    assert pfs["basis"] == "reported" and "11.5 months" in pfs["numbers"]

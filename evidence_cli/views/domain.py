@@ -43,6 +43,13 @@ def _unique(items):
     return list(dict.fromkeys(items))
 
 
+def _outcome(number: dict) -> bool:
+    """A number that reports a result: not a year, and not a confidence level, interval bound or P value."""
+    from evidence_cli.tagging import STATISTICS
+
+    return number["kind"] != "year" and number["kind"] not in STATISTICS
+
+
 def _refs_of(claims: list[dict]) -> list[int]:
     return sorted({r for c in claims for r in c.get("refs") or []})
 
@@ -335,7 +342,7 @@ def biomarkers(claims: list[dict]) -> list[dict]:
             "biomarker": e.id, "name": e.label, "gene": e.extra.get("gene"),
             "claims": [c["id"] for c in about], "refs": _refs_of(about),
             "numbers": [{"text": n["text"], "kind": n["kind"], "claim": c["id"]} for c in about
-                        for n in c.get("numbers") or [] if n["kind"] != "year"],
+                        for n in c.get("numbers") or [] if _outcome(n)],
             "caveats": [{"claim": c["id"], "text": c["text"], "refs": list(c.get("refs") or [])} for c in about
                         if _CAVEAT.search(c["text"]) or c.get("kind") == "open_question"],
             "statements": [claim_row(c) for c in about],
@@ -379,6 +386,8 @@ _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can p
 _COMBINING = re.compile(r"combin|co-blockade|synergi|fused|prevented resistance|prevent resistance|"
                         r"improve (?:tumor )?sensitivity", re.I)
 _BASIS_ORDER = {"reported": 0, "proposed": 1, "inferred": 2}
+_TRIAL_WORDS = re.compile(r"\b(?:trials?|randomly assigned|randomi[sz]ed|phase (?:I|II|III|1|2|3)\b)", re.I)
+_TRIAL_TIERS = frozenset(("regulatory_approval", "randomized_phase3", "phase2", "phase1", "clinical_trial"))
 
 
 def _arms(claim: dict) -> list[dict]:
@@ -469,48 +478,11 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
     for i, c in enumerate(live):
         if c.get("kind") in ("figure", "keywords", "open_question") or c["section"] == "abstract":
             continue
-        arms = _arms(c)
-        chain = [c]
-        if len(arms) < 2 and re.match(r"(?:In turn, )?[Tt]his\b", c["text"]) and i > 0:
-            prev = [p for p in live[max(0, i - 2): i] if p["section"] == c["section"]]
-            prior_arms = [a for p in prev for a in _arms(p)]
-            if prior_arms:
-                arms = prior_arms + arms
-                chain = [*prev, c]
-        if not _is_combination(arms) or not _COMBINING.search(" ".join(x["text"] for x in chain)):
-            continue
-        basis = "proposed" if _PROPOSED.search(c["text"]) else (
-            "reported" if _REPORTED.search(c["text"]) or c.get("kind") in ("trial_result", "approval") else "proposed")
-        agents = [_arm_label(a) for a in arms]
-        key = tuple(sorted({x for a in arms for x in (a["examples"] or [a["agent"]])}))
-        chain_ids = {x["id"] for x in chain}
-        linked = [m for m in mechs if chain_ids & {s["claim"] for s in m["strategies"]}]
-        if key in seen and seen[key]["basis"] == basis:
-            row = seen[key]
-            row["claims"] = _unique(row["claims"] + [x["id"] for x in chain])
-            row["rationale"].extend(_link(x, "supporting statement") for x in chain if x["id"] not in
-                                    {r["claim"] for r in row["rationale"]})
-            row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
-            row["numbers"] = _unique(row["numbers"] + [n["text"] for x in chain for n in x.get("numbers") or []
-                                                       if n["kind"] != "year"])
-            row["tier"] = _best_tier([by_id[x] for x in row["claims"]])
-            row["hedged"] = row["hedged"] or any(_hedged(x) for x in chain)
-            row["against"] = _unique(row["against"] + [m["mechanism"] for m in linked])
-            continue
-        row = {
-            "agents": agents, "basis": basis, "against": [m["mechanism"] for m in linked],
-            "tier": _best_tier(chain), "hedged": any(_hedged(x) for x in chain),
-            "claims": [x["id"] for x in chain], "refs": _refs_of(chain),
-            "rationale": [_link(x, "regimen statement") for x in chain]
-            + [_link(by_id[m_claim], f"mechanism it counters: {m['name']}") for m in linked
-               for m_claim in m["claims"][:2]],
-            "numbers": [n["text"] for x in chain for n in x.get("numbers") or [] if n["kind"] != "year"],
-        }
-        for m in linked:
-            row["claims"] = _unique(row["claims"] + m["claims"][:2])
-        row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
-        seen[key] = row
-        rows.append(row)
+        # "the nivolumab-ipilimumab and the nivolumab-relatlimab combinations": one regimen per combination
+        combos = [g for g in _drug_groups(c["text"], _ents(c, "drug")) if len(g) > 1]
+        arm_sets = [[{"agent": d, "examples": []} for d in g] for g in combos] if len(combos) > 1 else [_arms(c)]
+        for arms in arm_sets:
+            _regimen_of(c, i, arms, live, mechs, by_id, rows, seen)
     rows.extend(_inferred(live, mechs, rows))
     if against:
         rows = [r for r in rows if against in r["against"]]
@@ -524,6 +496,57 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
 
     rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
     return rows
+
+
+def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list[dict], by_id: dict,
+                rows: list[dict], seen: dict) -> None:
+    """Add the regimen claim ``c`` states with ``arms`` (or merge it into one already seen), if it is one."""
+    chain = [c]
+    if len(arms) < 2 and re.match(r"(?:In turn, )?[Tt]his\b", c["text"]) and i > 0:
+        prev = [p for p in live[max(0, i - 2): i] if p["section"] == c["section"]]
+        prior_arms = [a for p in prev for a in _arms(p)]
+        if prior_arms:
+            arms = prior_arms + arms
+            chain = [*prev, c]
+    if not _is_combination(arms) or not _COMBINING.search(" ".join(x["text"] for x in chain)):
+        return
+    # trial results (and approvals) report a regimen; a proposal is what a sentence only suggests
+    if c.get("kind") in ("trial_result", "approval") or c.get("tier") in _TRIAL_TIERS:
+        basis = "reported"
+    elif _PROPOSED.search(c["text"]):
+        basis = "proposed"
+    else:
+        basis = "reported" if _REPORTED.search(c["text"]) or _TRIAL_WORDS.search(c["text"]) else "proposed"
+    agents = _unique(_arm_label(a) for a in arms)  # each agent once
+    key = tuple(sorted({x for a in arms for x in (a["examples"] or [a["agent"]])}))
+    chain_ids = {x["id"] for x in chain}
+    linked = [m for m in mechs if chain_ids & {s["claim"] for s in m["strategies"]}]
+    if key in seen and seen[key]["basis"] == basis:
+        row = seen[key]
+        row["claims"] = _unique(row["claims"] + [x["id"] for x in chain])
+        row["rationale"].extend(_link(x, "supporting statement") for x in chain if x["id"] not in
+                                {r["claim"] for r in row["rationale"]})
+        row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
+        row["numbers"] = _unique(row["numbers"] + [n["text"] for x in chain for n in x.get("numbers") or []
+                                                   if _outcome(n)])
+        row["tier"] = _best_tier([by_id[x] for x in row["claims"]])
+        row["hedged"] = row["hedged"] or any(_hedged(x) for x in chain)
+        row["against"] = _unique(row["against"] + [m["mechanism"] for m in linked])
+        return
+    row = {
+        "agents": agents, "basis": basis, "against": [m["mechanism"] for m in linked],
+        "tier": _best_tier(chain), "hedged": any(_hedged(x) for x in chain),
+        "claims": [x["id"] for x in chain], "refs": _refs_of(chain),
+        "rationale": [_link(x, "regimen statement") for x in chain]
+        + [_link(by_id[m_claim], f"mechanism it counters: {m['name']}") for m in linked
+           for m_claim in m["claims"][:2]],
+        "numbers": [n["text"] for x in chain for n in x.get("numbers") or [] if _outcome(n)],
+    }
+    for m in linked:
+        row["claims"] = _unique(row["claims"] + m["claims"][:2])
+    row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
+    seen[key] = row
+    rows.append(row)
 
 
 def _hedged(claim: dict) -> bool:
