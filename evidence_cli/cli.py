@@ -582,7 +582,27 @@ def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path 
     stamp = "the claims file"
     if claims_file is not None:
         stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
-    return export_markdown(title, data["documents"], sections, {c["id"]: c for c in data["claims"]}, stamp)
+    used = _used_claims(sections)
+    docs_used = {c["doc"] for c in data["claims"] if c["id"] in used}
+    sources = [d for d in data["documents"] if d["id"] in docs_used] or data["documents"]
+    return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp)
+
+
+def _used_claims(value) -> set[str]:
+    """Every claim id a view or query section of an export rests on (the "claims" lists, at any depth)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "claims" and isinstance(item, list) and all(isinstance(x, str) for x in item):
+                found.update(item)
+            elif key == "claims" and isinstance(item, list):
+                found.update(x["id"] for x in item if isinstance(x, dict) and "id" in x)
+            else:
+                found |= _used_claims(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _used_claims(item)
+    return found
 
 
 def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str], row: dict) -> str:

@@ -59,7 +59,7 @@ _CLOSED_PREFIXES = frozenset(
 )
 
 ABBREVIATIONS = frozenset(
-    "e.g i.e vs etc al fig figs ref refs approx ca cf dr mr mrs ms no nos vol p pp resp incl max min".split()
+    "e.g i.e vs etc al fig figs ref refs approx ca cf dr mr mrs ms no nos vol p pp resp incl max min st".split()
 )
 
 
@@ -269,6 +269,7 @@ class Segmented:
     sentences: list[Sentence]
     references: list[Reference]
     sections: dict[str, str] = field(default_factory=dict)  # every numbered section's title, with or without text
+    authors: list[str] = field(default_factory=list)  # the author line of a PDF's first page, as printed
 
 
 def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tuple[list[tuple[str, int]],
@@ -418,6 +419,7 @@ class _Segmenter:
         self.boiler = False  # inside a boilerplate block (licence box...) until a blank line or a new paragraph
         self.boiler_line: Line | None = None
         self.ref: list | None = None  # the reference entry being read: [n, text stream]
+        self.author_lines: list[str] = []  # page-1 lines of author names (PDF), their marks taken out
 
     # -- output -------------------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -466,7 +468,7 @@ class _Segmenter:
         self.flush()
         self.flush_ref()
         self.sentences.sort(key=lambda s: s.start)  # document order (a caption is finished before its paragraph)
-        return Segmented(self.sentences, self.references, self.section.numbered)
+        return Segmented(self.sentences, self.references, self.section.numbered, _author_names(self.author_lines))
 
     def next_text(self, i: int) -> str:
         for line in self.lines[i + 1 : i + 12]:
@@ -475,7 +477,8 @@ class _Segmenter:
         return ""
 
     def heading(self, text: str) -> None:
-        self.flush_caption()
+        if not self.pdf:  # in a PDF a caption set in two columns goes on past the heading between its halves
+            self.flush_caption()
         self.flush()
         self.flush_ref()
         self.paragraph = 0
@@ -518,6 +521,8 @@ class _Segmenter:
 
     # -- PDF lines: fonts and geometry --------------------------------------------------------------------
     def step_pdf(self, i: int, line: Line, stripped: str) -> int:
+        if self.caption is not None and line.page != self.caption_page:
+            self.flush_caption()
         body = self.body or line.size
         rel = line.size / body if body else 1.0
         body_like = abs(rel - 1) <= 0.04
@@ -535,7 +540,8 @@ class _Segmenter:
             self.add_to(self.caption, line, 0, False)
             return i + 1
         if (line.bold or rel > 1.04) and line.sup and _namelike(stripped):
-            return i + 1  # author names with affiliation marks
+            self.author_lines.append(_without_marks(line))  # author names with affiliation marks
+            return i + 1
         vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
         if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary):
             j, words = i + 1, len(stripped.split())
@@ -778,6 +784,25 @@ def _namelike(text: str) -> bool:
     """A line of author names with affiliation marks: capitalised words, commas and "&"/"and" only."""
     words = [w for w in re.split(r"[\s,&]+", text) if w and w != "and"]
     return len(words) >= 2 and all(w[0].isupper() or not w[0].isalpha() for w in words)
+
+
+def _without_marks(line: Line) -> str:
+    """A line's text without its superscripts (affiliation marks, asterisks)."""
+    text = line.text
+    for a, b in sorted(line.sup, reverse=True):
+        text = text[:a] + " " + text[b:]
+    return text
+
+
+def _author_names(lines: list[str]) -> list[str]:
+    """Names from author lines ("Joonsu Han 1, Rimsha Bhatta1 & Hua Wang"): split at commas, "&" and "and"."""
+    names = []
+    for part in re.split(r",|&|\band\b", " ".join(lines)):
+        name = " ".join(w for w in part.replace("*", " ").split() if not w.isdigit())
+        if len(name.split()) >= 2 and all(w[0].isupper() or w[0] in "-'’" or (w.islower() and len(w) <= 3)
+                                           for w in name.split()):
+            names.append(name)
+    return names
 
 
 def _joined(texts: list[str], hyph: _Hyphenation) -> str:

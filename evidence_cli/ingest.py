@@ -21,6 +21,7 @@ _PMID = re.compile(r"\bPMID:?\s*(\d{5,9})\b")
 _CC = re.compile(r"Creative Commons Attribution((?:[- ]Non[- ]?Commercial)?(?:[- ]No[- ]?Deriv(?:ative)?s?)?"
                  r"(?:[- ]Share[- ]?Alike)?)\s+(\d\.\d)|\bCC[- ]BY((?:-NC)?(?:-ND)?(?:-SA)?)\s+(\d\.\d)",
                  re.IGNORECASE)
+_CITATION_YEAR = re.compile(r"\(((?:19|20)\d\d)\)\s*\d+\s*[:(]")
 _COPYRIGHT_YEAR = re.compile(r"©\s*(?:The Author\(s\)\s*)?((?:19|20)\d\d)")
 
 
@@ -57,9 +58,12 @@ def read_source(path: Path) -> Source:
 
         meta = document_meta(path)
         pdf = read_pdf(path)
-        _pdf_metadata(meta, pdf)
         seg = segment_document(pdf.text, meta, pdf.lines)
+        _pdf_metadata(meta, pdf, seg.authors)
         return Source(meta, pdf.text, seg.sentences, seg.references, seg.sections, extracted=True)
+    if path.suffix and path.suffix.lower() not in TEXT_SUFFIXES:
+        raise DataError(Problem(str(path), None, f"{path.suffix} files are not read; pass a .pdf, .txt or .md "
+                                "document (convert others to text first)"))
     meta, raw = read_document(path)
     seg = segment_document(raw, meta)
     return Source(meta, raw, seg.sentences, seg.references, seg.sections)
@@ -81,12 +85,14 @@ def document_meta(path: Path) -> DocMeta:
     return read_sidecar(path, hashlib.sha256(data).hexdigest())
 
 
-def _pdf_metadata(meta: DocMeta, pdf) -> None:
+def _pdf_metadata(meta: DocMeta, pdf, pdf_authors: list[str]) -> None:
     """Fill what the sidecar left out from the PDF's own metadata and its first pages, as printed there."""
     info = pdf.metadata
     first = "\n".join(line.text for line in pdf.lines if line.page <= 2)
     if not meta.title and info.get("Title", "").strip():
         meta.title = " ".join(info["Title"].split())
+    if not meta.authors and len(pdf_authors) >= 2:
+        meta.authors = pdf_authors  # the first page's author line (PDF metadata often names only the first)
     if not meta.authors and info.get("Author", "").strip():
         meta.authors = [a.strip() for a in re.split(r";|\band\b", info["Author"]) if a.strip()]
     if not meta.doi:
@@ -103,8 +109,8 @@ def _pdf_metadata(meta: DocMeta, pdf) -> None:
             if re.search(r"-NC|-ND|-SA", variant):  # the short form as printed: CC BY-NC-ND 4.0
                 short = variant.upper()
             meta.licence = f"CC BY{short} {m.group(2) or m.group(4)}"
-    if meta.year is None:
-        m = _COPYRIGHT_YEAR.search(first) or _COPYRIGHT_YEAR.search(whole)
+    if meta.year is None:  # the journal citation's year ("(2024) 22:5"), else the copyright year
+        m = _CITATION_YEAR.search(first) or _COPYRIGHT_YEAR.search(first) or _COPYRIGHT_YEAR.search(whole)
         if m:
             meta.year = int(m.group(1))
     meta.pages = pdf.pages

@@ -140,8 +140,8 @@ def sup_citation(text: str, a: int, b: int, before: str) -> tuple[int, ...] | No
     after = text[b : b + 1]
     if after and (after.isalnum() or after in "(["):
         return None
-    word = re.search(r"([\w.]+)$", before)
-    token = word.group(1) if word else ""
+    word = re.search(r"([\w.-]+)$", before)
+    token = word.group(1) if word else ""  # "IL-15" + "36,37" is a citation; "10" + "6" is an exponent
     if token.isdigit() or token.lower() in _UNITS or before.rstrip().endswith(("×", "^", "x10", "·10")):
         return None
     return expand_group(body)

@@ -48,8 +48,14 @@ def corpus_sources(sources: list[Path] | None = None) -> list[Path]:
     files: list[Path] = []
     for src in sources:
         if src.is_dir():
-            files.extend(sorted(p for p in src.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file()
-                                and not _FOLDER_NOTES.match(p.name)))
+            found = sorted(p for p in src.iterdir() if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file()
+                           and not _FOLDER_NOTES.match(p.name))
+            if not found:
+                from evidence_cli.errors import DataError, Problem
+
+                raise DataError(Problem(str(src), None, "no .pdf, .txt or .md documents in this folder (subfolders "
+                                        "are not searched); pass the files or their folder"))
+            files.extend(found)
         else:
             files.append(src)
     return files

@@ -264,8 +264,8 @@ def _order(runs: list[_Run], split: float | None) -> list[tuple[_Run, int]]:
 
 def _merge_same_line(runs: list[_Run], split: float | None) -> list[_Run]:
     """Join runs that PDFium gave apart but that sit on one baseline side by side (justified words, a list
-    number and its text, a name and its affiliation mark): any gap within one column, never across the gutter,
-    and up to four font sizes where the page has no columns."""
+    number and its text, a name and its affiliation mark): gaps up to three font sizes within one column (not a
+    sidebar beside it), never across the gutter, and up to four font sizes where the page has no columns."""
     def side(x: float) -> int:
         return 0 if split is None else int(x > split)
 
@@ -286,8 +286,8 @@ def _merge_same_line(runs: list[_Run], split: float | None) -> list[_Run]:
             crossing = side(cur.glyphs[0].x0) != side(cur.x1()) or side(r.glyphs[0].x0) != side(r.x1())
             if split is None or crossing:
                 near = gap <= (4 if split is None else 2) * cur.size
-            else:  # two column lines: any gap on one side of the gutter, never across it
-                near = side(cur.x1()) == side(r.glyphs[0].x0)
+            else:  # two column lines: wide justified gaps on one side of the gutter, never across it
+                near = side(cur.x1()) == side(r.glyphs[0].x0) and gap <= 3 * cur.size
             if abs(r.size - cur.size) < 0.15 * cur.size and -0.5 * cur.size <= gap and near:
                 if gap > 0.15 * cur.size:
                     g = cur.glyphs[-1]
@@ -318,6 +318,8 @@ def read_pdf(path: Path) -> PdfDocument:
     if size > MAX_BYTES:
         raise DataError(Problem(str(path), None, f"PDF is {size} bytes, more than the {MAX_BYTES} allowed; "
                                 "split it (e.g. with qpdf --split-pages) and ingest the parts"))
+    if size == 0:
+        raise DataError(Problem(str(path), None, "is an empty file, not a PDF; download it again"))
     if b"%PDF-" not in head:
         raise DataError(Problem(str(path), None, "is named .pdf but is not a PDF (no %PDF- header); "
                                 "check the file or rename it"))
@@ -328,7 +330,8 @@ def read_pdf(path: Path) -> PdfDocument:
         if "password" in msg.lower():
             raise DataError(Problem(str(path), None, "is encrypted (password protected); save an unencrypted "
                                     "copy (e.g. qpdf --decrypt) and ingest that")) from None
-        raise DataError(Problem(str(path), None, f"damaged or truncated PDF ({msg.strip()}); "
+        reason = msg.strip().rstrip(".").replace("Failed to load document (PDFium: ", "").rstrip(")")
+        raise DataError(Problem(str(path), None, f"damaged or truncated PDF ({reason}); "
                                 "download it again or repair it (e.g. qpdf in.pdf out.pdf)")) from None
     try:
         return _read(doc, raw, path)
