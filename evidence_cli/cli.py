@@ -634,10 +634,11 @@ def approvals(
     nearest cited sentence of the paragraph is offered separately as context.
     """
     from evidence_cli.views.domain import approvals as view
+    from evidence_cli.views.domain import per_document
 
     _nonempty("--drug", drug)
     data = _load_data(claims, doc)
-    rows = view(data["claims"], drug=drug, documents=data["documents"])
+    rows = per_document(view, data["claims"], drug=drug, documents=data["documents"])
     for r in rows:
         r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
         r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
@@ -664,10 +665,11 @@ def resistance(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: Claims
     The type (adaptive / acquired / inherent) is taken from the claims' wording where they say it, and
     otherwise labelled as the tool's inference. A mechanism without a counter-strategy in the corpus says so.
     """
+    from evidence_cli.views.domain import per_document
     from evidence_cli.views.domain import resistance as view
 
     data = _load_data(claims, doc)
-    rows = view(data["claims"])
+    rows = per_document(view, data["claims"])
     for r in rows:
         r["players_shown"] = ", ".join(p["label"] for p in r["players"])
         r["type_shown"] = r["type"] + {"stated": "", "section heading": " (section heading)"}.get(
@@ -702,9 +704,10 @@ def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: Claims
     Example: evidence biomarkers -f markdown
     """
     from evidence_cli.views.domain import biomarkers as view
+    from evidence_cli.views.domain import per_document
 
     data = _load_data(claims, doc)
-    rows = view(data["claims"])
+    rows = per_document(view, data["claims"])
     for r in rows:
         by_id = {c["id"]: c for c in r["statements"]}
         r["numbers_shown"] = "\n".join(f"{n['text']}: {by_id[n['claim']]['text']} ({n['claim']})"
@@ -748,7 +751,7 @@ def regimens(
     basis: reported (data in the chapter), proposed (the chapter suggests it), inferred (the tool's own
     mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier.
     """
-    from evidence_cli.views.domain import mechanism_rules
+    from evidence_cli.views.domain import mechanism_rules, per_document
     from evidence_cli.views.domain import regimens as view
 
     _nonempty("--with", with_drug)
@@ -756,7 +759,7 @@ def regimens(
     if against is not None and against not in known:
         raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(known)}")
     data = _load_data(claims, doc)
-    rows = view(data["claims"], against=against, with_drug=with_drug)
+    rows = per_document(view, data["claims"], against=against, with_drug=with_drug)
     for r in rows:
         r["agents_shown"] = " + ".join(r["agents"])
         r["inference_shown"] = r.get("inference", "")
@@ -924,7 +927,8 @@ def export(
             wanted.append("resistance")
         for name in wanted:
             view = getattr(domain, name)
-            sections[name] = view(all_claims, documents=data["documents"]) if name == "approvals" else view(all_claims)
+            options = {"documents": data["documents"]} if name == "approvals" else {}
+            sections[name] = domain.per_document(view, all_claims, **options)
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
     text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
     if output is None:

@@ -169,3 +169,26 @@ def test_regimens_name_each_agent_once_and_report_trial_results(tmp_path):
     # "Median progression-free survival was 11.5 months with the combination ..." reports a trial result
     pfs = next(r for r in rows if "evidence-summary-s4-02" in r["claims"])
     assert pfs["basis"] == "reported" and "11.5 months" in pfs["numbers"]
+
+
+@pytest.fixture(scope="module")
+def two_tagged(tmp_path_factory) -> str:
+    from evidence_cli.tagging import tag_claims
+
+    folder = tmp_path_factory.mktemp("two-tagged")
+    for src in (CHAPTER, CHAPTER.with_suffix(".yaml"), SUMMARY):
+        shutil.copy(src, folder / src.name)
+    out = folder / "claims.yaml"
+    ingest([folder / CHAPTER.name, folder / SUMMARY.name], out, tag=tag_claims)
+    return str(out)
+
+
+@pytest.mark.parametrize("view", ["approvals", "resistance", "biomarkers", "regimens"])
+def test_no_view_row_joins_two_documents(two_tagged, view):
+    rows = json.loads(run(view, "--claims", two_tagged, "-f", "json").stdout)
+    assert rows and {r["doc"] for r in rows} <= {"wong2017", "evidence-summary"}
+    for r in rows:
+        ids = set(r["claims"]) | {s["claim"] for s in r.get("strategies", [])}
+        assert all(cid.startswith(r["doc"] + "-") for cid in ids), (r["doc"], ids)
+    only = json.loads(run(view, "--doc", "wong2017", "--claims", two_tagged, "-f", "json").stdout)
+    assert only and {r["doc"] for r in only} == {"wong2017"}

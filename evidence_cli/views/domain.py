@@ -20,6 +20,19 @@ _COMBO = re.compile(r"in combination with (?P<what>.*?),?\s+for (?:treating|the 
 _APPOSITIVE = re.compile(r"(?:form|type|subtype|kind) of\s*$")
 
 
+def per_document(view, claims: list[dict], **options) -> list[dict]:
+    """Run a view on each document's claims apart and mark every row with its ``doc``: a row never joins
+    claims (or reference numbers) of two documents, since [6] of one review is not [6] of another."""
+    by_doc: dict[str, list[dict]] = {}
+    for c in claims:
+        by_doc.setdefault(c["doc"], []).append(c)
+    rows = []
+    for doc, doc_claims in by_doc.items():
+        for row in view(doc_claims, **options):
+            rows.append({"doc": doc, **row})
+    return rows
+
+
 def _live(claims: list[dict]) -> list[dict]:
     return [c for c in claims if not c.get("orphaned")]
 
