@@ -23,7 +23,7 @@ EXIT_OK, EXIT_NO_RESULTS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 app = typer.Typer(
     name="evidence",
     help=(
-        "Exact, cited answers from an immunotherapy review chapter.\n\n"
+        "Exact, cited answers from immunotherapy reviews and papers.\n\n"
         "Every row carries the claim ids and reference numbers it rests on.\n\n"
         "Start with:\n\n  evidence query \"TIM-3 resistance\"\n\n  evidence approvals\n\n  evidence regimens"
     ),
@@ -104,7 +104,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    """Exact, cited answers from an immunotherapy review chapter."""
+    """Exact, cited answers from immunotherapy reviews and papers."""
 
 
 @command()
@@ -748,7 +748,7 @@ def regimens(
 
     Example: evidence regimens --against pdl1_upregulation
 
-    basis: reported (data in the chapter), proposed (the chapter suggests it), inferred (the tool's own
+    basis: reported (data in the document), proposed (the document suggests it), inferred (the tool's own
     mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier.
     """
     from evidence_cli.views.domain import mechanism_rules, per_document

@@ -70,7 +70,7 @@ def test_resistance_row_by_row(chapter_claims, by_id):
     assert got["mhc_loss"] == ("acquired", "stated", ["MHC", "B2M"], [46], [])
     mhc = next(r for r in rows if r["mechanism"] == "mhc_loss")
     assert mhc["claims"] == ["wong2017-2.5-20", "wong2017-2.5-21", "wong2017-2.5-22"]
-    assert mhc["no_strategy_note"] == "the chapter proposes no counter-strategy for this mechanism"
+    assert mhc["no_strategy_note"] == "the document proposes no counter-strategy for this mechanism"
     # no claim calls it inherent: the tool infers it from "prerequisite" and says so
     assert got["insufficient_infiltration"][:2] == ("inherent", "inferred by the tool from the wording of these claims")
     infiltration = next(r for r in rows if r["mechanism"] == "insufficient_infiltration")
@@ -108,7 +108,7 @@ def test_regimens_basis_chain_and_order(chapter_claims, by_id):
     assert proposed["hedged"] is True
     inferred = [r for r in rows if r["basis"] == "inferred"]
     assert [r["agents"] for r in inferred] == [["PD-1 blocker", "avelumab"], ["PD-1 blocker", "durvalumab"]]
-    assert all(r["inference"].startswith("inferred by the tool, not stated in the chapter") for r in inferred)
+    assert all(r["inference"].startswith("inferred by the tool, not stated in the document") for r in inferred)
     assert all(r["claims"][-1] == "wong2017-2.3-17" for r in inferred)
     order = [domain._BASIS_ORDER[r["basis"]] for r in rows]
     assert order == sorted(order)

@@ -148,7 +148,7 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
                 out.append(claim_quote(row))
                 used.add(row["id"])
             if m["strategies"]:
-                out.append("**Counter-strategies in the chapter:**\n")
+                out.append("**Counter-strategies in the document:**\n")
                 for s in m["strategies"]:
                     out.append(claim_quote(claim_row_from(claims_by_id[s["claim"]])))
                     used.add(s["claim"])
@@ -186,7 +186,7 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
                 sid = s["claim"].replace(".", "_").replace("-", "_")
                 lines.append(f'  m{i} --> {sid}["strategy stated in {s["claim"]}"]')
             if not m["strategies"]:
-                lines.append(f'  m{i} --> none{i}["no counter-strategy in the chapter"]')
+                lines.append(f'  m{i} --> none{i}["no counter-strategy in the document"]')
             for j, r in enumerate(sections["regimens"]):
                 if m["mechanism"] in r["against"]:
                     lines.append(f'  m{i} -.-> r{j}["{_mermaid_label(" + ".join(r["agents"]))} ({r["basis"]})"]')

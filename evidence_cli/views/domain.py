@@ -265,12 +265,15 @@ def _matches(rule: dict, claim: dict) -> bool:
 
 
 def _in_scope(claim: dict, rules: dict) -> bool:
-    return claim["section"] in rules["sections"] or claim.get("kind") == "figure"
+    """A claim about resistance: under a heading about resistance, biomarkers or counter-strategies (by its
+    words, never its number), or itself about resistance, or a figure caption."""
+    return (claim.get("kind") in ("figure", "resistance")
+            or bool(re.search(rules["scope_titles"], claim.get("section_title", ""), re.IGNORECASE)))
 
 
 def resistance(claims: list[dict]) -> list[dict]:
-    """The resistance mechanisms the chapter describes, each with its claims, refs, players, type and the
-    counter-strategies the chapter links to it (or a plain statement that it gives none)."""
+    """The resistance mechanisms a document describes, each with its claims, refs, players, type and the
+    counter-strategies it links to it (or a plain statement that it gives none)."""
     rules = mechanism_rules()
     counter = re.compile(rules["counter_words"], re.IGNORECASE)
     rows = []
@@ -293,7 +296,7 @@ def resistance(claims: list[dict]) -> list[dict]:
             "strategies": [{"claim": c["id"], "text": c["text"], "refs": list(c.get("refs") or []),
                             "hedged": (c.get("hedging") or {}).get("level", "none") != "none",
                             "hedge_cues": list((c.get("hedging") or {}).get("cues") or [])} for c in strategies],
-            "no_strategy_note": None if strategies else "the chapter proposes no counter-strategy for this mechanism",
+            "no_strategy_note": None if strategies else "the document proposes no counter-strategy for this mechanism",
             "statements": [claim_row(c) for c in described],
         })
     return rows
@@ -482,7 +485,7 @@ def _arm_label(arm: dict) -> str:
 
 
 def regimens(claims: list[dict], against: str | None = None, with_drug: str | None = None) -> list[dict]:
-    """Combination regimens with a cited rationale chain: reported, proposed by the chapter, or inferred."""
+    """Combination regimens with a cited rationale chain: reported, proposed by the document, or inferred."""
     live = _live(claims)
     mechs = resistance(live)
     by_id = {c["id"]: c for c in live}
@@ -615,7 +618,7 @@ def _inferred(claims: list[dict], mechs: list[dict], existing: list[dict]) -> li
                     "tier": "hypothesis", "hedged": True,
                     "claims": [mech_claim["id"], drug_claim["id"]], "refs": _refs_of([mech_claim, drug_claim]),
                     "rationale": chain,
-                    "inference": (f"inferred by the tool, not stated in the chapter: {m['name']} raises "
+                    "inference": (f"inferred by the tool, not stated in the document: {m['name']} raises "
                                   f"{e.label} under PD-1 blockade ({mech_claim['id']}); {drug.id} blocks "
                                   f"{e.label} ({drug_claim['id']})"),
                     "numbers": [],
