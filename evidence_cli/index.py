@@ -171,7 +171,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
             window.pop(pos - 2, None)
             if c.get("orphaned"):
                 continue  # kept in the file for its hand edits, but its sentence is not in the source
-            ents = [e["id"] for e in c.get("entities") or []]
+            ents = [e["id"] for e in c.get("entities") or [] if e.get("curated", True)]  # lexicon names only
             # a biomarker such as "IDO expression" also counts as a mention of its gene (IDO1)
             ents += [lex[e].extra["gene"] for e in ents if e in lex and "gene" in lex[e].extra]
             writer.add_document(

@@ -68,7 +68,8 @@ def pipeline(model: str | None = None):
 
 
 def entities(doc) -> list[dict]:
-    """Entity mentions of a spaCy Doc: lexicon ids first; a trained model's extra entities are marked."""
+    """Entity mentions of a spaCy Doc: lexicon ids first; a trained model's extra entities are marked; then
+    names the lexicon lacks but whose shape says what they are (uncurated)."""
     lex = lexicon()
     out = []
     for ent in doc.ents:
@@ -78,6 +79,41 @@ def entities(doc) -> list[dict]:
         elif ent.label_:
             out.append({"id": f"model:{ent.label_}:{ent.text}", "type": ent.label_.lower(), "text": ent.text,
                         "start": ent.start_char, "end": ent.end_char, "source": "model"})
+    out.extend(uncurated_entities(doc.text, [(e["start"], e["end"]) for e in out]))
+    out.sort(key=lambda e: e["start"])
+    return out
+
+
+# Drug names by their INN stem (WHO's stems: -mab antibodies, -nib kinase inhibitors, -lisib PI3K inhibitors,
+# -parib PARP inhibitors, -ciclib CDK inhibitors, -zomib proteasome inhibitors, -leucel cell therapies, and the
+# chemotherapy stems -platin, -taxel, -rubicin, -tecan), "anti-X" agents, and gene-like symbols (letters and a
+# digit: TMPRSS2, ACE2, IL-15). Marked curated: false, with the text as id: nothing is claimed beyond the text.
+_INN = re.compile(r"\b[A-Za-z][a-z]{2,}(?:mab|nib|lisib|parib|ciclib|zomib|leucel|platin|taxel|rubicin|tecan)\b")
+_ANTI = re.compile(r"\banti-([A-Z][A-Za-z0-9]*[A-Z0-9](?:-[A-Z0-9]+)?)\b")
+_SYMBOL = re.compile(r"(?<![\w-])(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]{1,9}(?:-\d{1,2}[A-Z]?)?(?![\w-])")
+
+
+_CELLS_AFTER = re.compile(r"\s+(?:cells?|cell lines?)\b|\s*(?:and|,)\s+[A-Z][\w-]*\s+cells?\b")
+
+
+def uncurated_entities(text: str, taken: list[tuple[int, int]]) -> list[dict]:
+    """Drugs, anti-X agents and gene-like symbols the lexicon does not know, outside the spans already tagged."""
+    out: list[dict] = []
+    spans = list(taken)
+
+    def free(a: int, b: int) -> bool:
+        return not any(x < b and a < y for x, y in spans)
+
+    for rx, etype in ((_ANTI, "antibody"), (_INN, "drug"), (_SYMBOL, "symbol")):
+        for m in rx.finditer(text):
+            a, b = m.span()
+            if not free(a, b):
+                continue
+            name = m.group(0)
+            eid = name.lower() if etype == "drug" else name
+            kind = "cell_line" if etype == "symbol" and _CELLS_AFTER.match(text, b) else etype
+            out.append({"id": eid, "type": kind, "text": name, "start": a, "end": b, "curated": False})
+            spans.append((a, b))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evidence_cli.tagging import hedging, numbers
+from evidence_cli.tagging import hedging, numbers, tag_claims
 
 
 def ids(claim: dict) -> set[str]:
@@ -117,3 +117,27 @@ def test_query_path_and_help_do_not_import_spacy(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_names_the_lexicon_lacks_are_tagged_by_shape_and_marked_uncurated():
+    from evidence_cli.tagging import uncurated_entities
+
+    text = "Olaparib with anti-CD86 lowered TMPRSS2 and ACE2 in MCF-7 cells, as a concept, except in 2016."
+    got = [(e["id"], e["type"], e["curated"]) for e in uncurated_entities(text, [])]
+    assert got == [("anti-CD86", "antibody", False), ("olaparib", "drug", False), ("TMPRSS2", "symbol", False),
+                   ("ACE2", "symbol", False), ("MCF-7", "cell_line", False)]
+    # a span the lexicon already tagged is left to it
+    assert [e["id"] for e in uncurated_entities("ACE2 and TMPRSS2", [(0, 4)])] == ["TMPRSS2"]
+
+
+def test_an_uncurated_drug_in_an_approval_sentence_is_an_approval_row(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.views.domain import approvals
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("Results\nThe FDA approved olaparib for melanoma in 2022.\n", encoding="utf-8")
+    ingest([doc], tmp_path / "c.yaml", tag=tag_claims)
+    rows = approvals(load_claims(tmp_path / "c.yaml")["claims"])
+    assert [(r["drugs"], r["indication"], r["year"], r["drug_details"][0]["curated"]) for r in rows] == [
+        (["olaparib"], "melanoma", 2022, False)]

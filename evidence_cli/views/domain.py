@@ -42,11 +42,14 @@ def _ents(claim: dict, etype: str) -> list[dict]:
     are placed at the start)."""
     lex = lexicon()
     return [{"start": 0, "end": 0, **e} for e in claim.get("entities") or []
-            if e["id"] in lex and lex[e["id"]].type == etype]
+            if (e["id"] in lex and lex[e["id"]].type == etype)
+            or (etype == "drug" and e.get("curated") is False and e.get("type") == "drug")]  # a drug by its INN stem
 
 
 def _drug_info(inn: str) -> dict:
-    e = lexicon()[inn]
+    e = lexicon().get(inn)
+    if e is None:  # named by the document, found by its INN stem; the lexicon knows nothing more of it
+        return {"inn": inn, "brands": [], "target": None, "drug_class": None, "curated": False}
     target = lexicon().get(e.target) if e.target else None
     return {"inn": inn, "brands": list(e.brands), "target": target.label if target else None,
             "drug_class": e.drug_class}
