@@ -211,11 +211,12 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
-CLAIM_TSV = ["id", "section", "kind", "tier", "refs", "author_year", "context_refs", "hedged", "edited", "text"]
+CLAIM_TSV = ["id", "doc", "section", "kind", "tier", "refs", "author_year", "context_refs", "hedged", "edited",
+             "text"]
 
 
-BATCH_TSV = ["query_id", "query", "rank", "claim", "refs", "author_year", "context_refs", "hedged", "edited", "text",
-             "error"]
+BATCH_TSV = ["query_id", "query", "rank", "claim", "doc", "refs", "author_year", "context_refs", "hedged", "edited",
+             "text", "error"]
 
 
 def _tsv_rows(rows: list[dict]) -> list[dict]:

@@ -93,9 +93,10 @@ def test_brackets_are_not_rich_markup(index_dir):
 
 def test_tsv_and_markdown(index_dir):
     tsv = q(index_dir, "1 in 33 colorectal", "-f", "tsv", "-n", "1").stdout.splitlines()
-    assert tsv[0].split("\t") == ["id", "score", "section", "kind", "tier", "refs", "author_year", "context_refs",
-                                  "hedged", "edited", "text"]
-    assert tsv[1].split("\t")[5] == "27,28"
+    assert tsv[0].split("\t") == ["id", "score", "doc", "section", "kind", "tier", "refs", "author_year",
+                                  "context_refs", "hedged", "edited", "text"]
+    assert tsv[1].split("\t")[2] == "wong2017"
+    assert tsv[1].split("\t")[6] == "27,28"
     md = q(index_dir, "ipilimumab approval melanoma 2011", "-f", "markdown", "-n", "1").stdout
     assert "> These trial results led to US FDA approval of ipilimumab for melanoma in 2011." in md
     assert "no reference in the source (context: [8] from wong2017-2.1-25)" in md
