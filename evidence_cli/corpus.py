@@ -173,10 +173,6 @@ class _Stream:
         """The last ``n`` characters (without joining the whole stream: a paragraph can be long)."""
         return "".join(self.chars[-n:])
 
-    def add(self, content: str, offset: int) -> None:
-        """Append ``content`` (starting at raw ``offset``), folding white space runs into one space."""
-        self.add_pairs([(ch, offset + i) for i, ch in enumerate(content)])
-
     def add_pairs(self, pairs: list[tuple[str, int]], marks=()) -> None:
         """Append characters with their offsets (white space runs folded) and the marks placed among them."""
         marks = sorted(marks)
@@ -194,11 +190,11 @@ class _Stream:
         for _, refs in marks[m:]:
             self.marks.append((len(self.chars), refs))
 
-    def join(self, content: str, offset: int, dehyphenate: bool) -> None:
-        self.join_pairs([(ch, offset + i) for i, ch in enumerate(content)], (), dehyphenate)
-
     def join_pairs(self, pairs: list[tuple[str, int]], marks, dehyphenate: bool) -> None:
         """Append the next line: drop a word-splitting hyphen, glue after a kept hyphen or slash, else a space."""
+        leading = [refs for pos, refs in marks if pos == 0]  # a superscript opening the line ends the last one
+        self.marks.extend((len(self.chars), refs) for refs in leading)
+        marks = [(pos, refs) for pos, refs in marks if pos != 0]
         if self.chars and self.chars[-1] == "-" and dehyphenate:
             self.chars.pop()
             self.offsets.pop()
@@ -279,7 +275,13 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     extractor's stray spaces before punctuation and inside hyphenated tokens removed. ``before`` is the text
     the line continues (to tell a superscript glued to the previous line's last word)."""
     text = line.text
-    sup_end = dict(line.sup)
+    groups: list[tuple[int, int]] = []  # a superscript group with a space or comma inside ("1, 3") is one group
+    for a, b in sorted(line.sup):
+        if groups and re.fullmatch(r"[\s,]*", text[groups[-1][1]:a]):
+            groups[-1] = (groups[-1][0], b)
+        else:
+            groups.append((a, b))
+    sup_end = dict(groups)
     pairs: list[tuple[str, int]] = []
     marks: list[tuple[int, tuple[int, ...]]] = []
     i, end = begin, len(text.rstrip())
@@ -294,6 +296,8 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
             refs = sup_citation(text, i, b, context)
             if refs:
                 marks.append((len(pairs), refs))
+            elif re.fullmatch(r"[a-z*†‡§¶#,\s]+", text[i:b]):
+                pass  # a footnote mark ("patients^a", "author^*"): not a word of the sentence
             else:
                 for j, ch in enumerate(superscript_text(text[i:b])):
                     pairs.append((ch, line.start + min(i + j, b - 1)))
@@ -539,8 +543,9 @@ class _Segmenter:
                 and line.page == self.caption_page and not (body_like and line.para):
             self.add_to(self.caption, line, 0, False)
             return i + 1
-        if (line.bold or rel > 1.04) and line.sup and _namelike(stripped):
-            self.author_lines.append(_without_marks(line))  # author names with affiliation marks
+        if (line.bold or rel > 1.04) and line.sup and _namelike(stripped) and line.page == 1 \
+                and not any(x.kind == "text" for x in self.sentences) and not self.stream:
+            self.author_lines.append(_without_marks(line))  # the first page's author names, marks taken out
             return i + 1
         vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
         if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary):
@@ -548,7 +553,7 @@ class _Segmenter:
             while j < len(self.lines) and j - i < 4 and self._same_block(self.lines[j - 1], self.lines[j]):
                 words += len(self.lines[j].text.split())
                 j += 1
-            text = _joined([ln.text for ln in self.lines[i:j]], self.hyph)
+            text = _joined([_without_marks(ln) for ln in self.lines[i:j]], self.hyph)
             after = self.lines[j] if j < len(self.lines) else None
             distinct = after is None or after.bold != line.bold or abs(after.size - line.size) > 0.03 * line.size
             title_shaped = (text[:1].isupper() or text[:1].isdigit()) and not text.endswith(("-", ",", ";")) \
@@ -561,7 +566,7 @@ class _Segmenter:
                 return j
         begin = 0
         if line.bold_prefix and rel >= 0.96 and (line.para or not self.stream or _ends_sentence(self.stream.tail(80))):
-            lead = line.text[: line.bold_prefix].strip()
+            lead = _without_marks(Line(line.text[: line.bold_prefix], 0, sup=line.sup)).strip()
             if lead and len(lead.split()) <= 12:
                 if KEYWORDS.match(lead):
                     self.keywords(i, i + 1)
@@ -571,7 +576,7 @@ class _Segmenter:
         if self.mode == "skip":
             return i + 1
         if self.mode == "references":
-            self.reference_line(line, begin, line.para)
+            self.reference_line(line, begin)
             return i + 1
         if rel < 0.96:
             return i + 1  # smaller type: table bodies, figure labels, footnotes, affiliations
@@ -611,17 +616,19 @@ class _Segmenter:
                                            "Keywords", 1, "keywords"))
         self.paragraph = 0
 
-    def reference_line(self, line: Line, begin: int, new_block: bool) -> None:
+    def reference_line(self, line: Line, begin: int) -> None:
         text = line.text[begin:]
-        m = re.match(r"^\s*\[?(\d{1,4})[.)\]]?\s+(?=\S)", text)
+        # "12." "12)" "[12]": a number alone ("12 (2020) 100-105." wrapped from the entry before) starts none
+        m = re.match(r"^\s*(?:\[(\d{1,4})\]|(\d{1,4})[.)])\s+(?=\S)", text)
         expected = self.references[-1].n + 1 if self.references else None
         if self.ref is not None:
             expected = self.ref[0] + 1
-        if m and (expected is None or int(m.group(1)) == expected):
+        number = int(m.group(1) or m.group(2)) if m else None
+        if m and (expected is None or number == expected):
             self.flush_ref()
             stream = _Stream()
             self.add_to(stream, line, begin + m.end(), True)
-            self.ref = [int(m.group(1)), stream]
+            self.ref = [number, stream]
         elif self.ref is not None:
             # a DOI or URL broken at the line end goes on without a space
             glue = bool(_URL_TAIL.search(self.ref[1].tail(80))) and not text[begin:].lstrip()[:1].isupper()
@@ -683,7 +690,7 @@ class _Segmenter:
         if self.mode == "skip":
             return i + 1
         if self.mode == "references":
-            self.reference_line(line, 0, self.gap)
+            self.reference_line(line, 0)
             self.gap = False
             return i + 1
         item = BULLET.match(line.text.lstrip())
@@ -733,7 +740,10 @@ class _Segmenter:
         if not nxt or nxt[:1].isupper() or nxt[:1].isdigit() or BULLET.match(nxt):
             return int(len(stripped) < 0.8 * self.width)
         # a heading over two lines: "TMPRSS2 isoform 1 downregulation induces SARS-CoV-2" / "replication arrest"
-        after = self.next_text(self.lines.index(next(ln for ln in self.lines[i + 1:] if ln.text.strip()), i + 1))
+        if not nxt[:1].islower():
+            return 0
+        k = next(k for k in range(i + 1, min(len(self.lines), i + 12)) if self.lines[k].text.strip())
+        after = self.next_text(k)
         if (nxt[:1].islower() and len(nxt.split()) <= 8 and re.fullmatch(r"[\w\s()/-]+", nxt)
                 and len(nxt) < 0.6 * self.width and (after[:1].isupper() or after[:1].isdigit())):
             return 2
@@ -791,13 +801,13 @@ def _without_marks(line: Line) -> str:
     text = line.text
     for a, b in sorted(line.sup, reverse=True):
         text = text[:a] + " " + text[b:]
-    return text
+    return " ".join(text.split())
 
 
 def _author_names(lines: list[str]) -> list[str]:
     """Names from author lines ("Joonsu Han 1, Rimsha Bhatta1 & Hua Wang"): split at commas, "&" and "and"."""
     names = []
-    for part in re.split(r",|&|\band\b", " ".join(lines)):
+    for part in (p for line in lines for p in re.split(r",|&|\band\b", line)):
         name = " ".join(w for w in part.replace("*", " ").split() if not w.isdigit())
         if len(name.split()) >= 2 and all(w[0].isupper() or w[0] in "-'’" or (w.islower() and len(w) <= 3)
                                            for w in name.split()):

@@ -62,7 +62,8 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
     memo_file = index_root / "digests.json" if index_root is not None else None
     try:
         st = claims_file.stat()
-        key, stamp = str(claims_file.resolve()), [st.st_size, st.st_mtime_ns, st.st_ino]
+        # ctime too: rewriting a file in place and setting its old mtime back still moves its ctime
+        key, stamp = str(claims_file.resolve()), [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
     except OSError:
         memo_file = None
     memo: dict = {}
@@ -70,8 +71,8 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
         try:
             memo = json.loads(memo_file.read_text(encoding="utf-8"))
             memo = memo if isinstance(memo, dict) else {}
-            if isinstance(memo.get(key), list) and memo[key][:3] == stamp and len(memo[key]) == 4:
-                return memo[key][3]
+            if isinstance(memo.get(key), list) and memo[key][:4] == stamp and len(memo[key]) == 5:
+                return memo[key][4]
         except (OSError, ValueError, TypeError, IndexError):
             memo = {}
     digest = text_digest(_read_text(claims_file))
@@ -233,7 +234,11 @@ def open_index(
         raise IndexError_(f"{index_root}: cannot create the index folder ({exc.strerror}); "
                           "set --index-dir or $EVIDENCE_INDEX_DIR to a writable folder") from None
     try:
-        build(claims_file, tmp / name, progress=progress, data=data)
+        try:
+            build(claims_file, tmp / name, progress=progress, data=data)
+        except OSError as exc:  # a full disk, a quota, a permission: one message, nothing half-built left
+            raise IndexError_(f"{index_root}: cannot write the index ({exc.strerror or exc}); free some space or "
+                              "set --index-dir or $EVIDENCE_INDEX_DIR to another folder") from None
         if final.exists() and (rebuild or _try_open(final) is None):
             # damaged, or a rebuild was asked for: move it aside (readers of the old one keep their open files)
             aside = index_root / f".old-{os.getpid()}-{name}"
@@ -322,8 +327,9 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     for eid in plan.entities:
         should.append(Q.Term("entity", eid.lower(), boost=1.5))
     filters = []
-    if plan.refs:
-        filters.append(Q.Or([Q.Term("refs", str(r)) for r in plan.refs]))
+    if plan.refs or plan.doc_refs:  # any of the numbers: plain ones in any document, DOC:N in that one
+        filters.append(Q.Or([Q.Term("refs", str(r)) for r in plan.refs]
+                            + [Q.And([Q.Term("doc", d), Q.Term("refs", str(r))]) for d, r in plan.doc_refs]))
     if plan.entity_filter:
         filters.append(Q.And([Q.Term("entity", e.lower()) for e in plan.entity_filter]))
     if plan.sections:
@@ -335,8 +341,6 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         filters.append(Q.Or([Q.Term("tier", t) for t in plan.tiers]))
     if plan.docs:
         filters.append(Q.Or([Q.Term("doc", d) for d in plan.docs]))
-    if plan.doc_refs:
-        filters.append(Q.Or([Q.And([Q.Term("doc", d), Q.Term("refs", str(r))]) for d, r in plan.doc_refs]))
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
     idf = {s: searcher.idf("text", s) for s in stems}

@@ -104,7 +104,8 @@ def _pdf_metadata(meta: DocMeta, pdf, pdf_authors: list[str]) -> None:
         m = _CC.search(first.replace("\n", " ")) or _CC.search(whole)
         if m:
             variant = (m.group(1) if m.group(2) else m.group(3)) or ""
-            short = "".join(tag for word, tag in (("non", "-NC"), ("no", "-ND"), ("share", "-SA"))
+            short = "".join(tag for word, tag in (("non[- ]?commercial", "-NC"), ("no[- ]?deriv", "-ND"),
+                                                  ("share", "-SA"))
                             if re.search(rf"(?:^|[- ]){word}", variant, re.IGNORECASE))
             if re.search(r"-NC|-ND|-SA", variant):  # the short form as printed: CC BY-NC-ND 4.0
                 short = variant.upper()

@@ -180,6 +180,7 @@ def _run_text(run: _Run) -> tuple[str, tuple[tuple[int, int], ...], int]:
     prev: _Glyph | None = None
     prev_flag = ""
     bold_end = None
+    lead: bool | None = None  # None before the first glyph of the line's own type (superscripts aside)
     for g, flag in zip(run.glyphs, run.flags, strict=True):
         if g.ch.isspace():
             if chars and chars[-1] != " ":
@@ -193,25 +194,16 @@ def _run_text(run: _Run) -> tuple[str, tuple[tuple[int, int], ...], int]:
                 sup[-1] = (sup[-1][0], len(chars) + 1)
             else:
                 sup.append((len(chars), len(chars) + 1))
+        elif lead is None:
+            lead = g.bold  # the line starts in bold: where the bold ends is its run-in heading's end
+        elif lead and not g.bold:
+            bold_end, lead = len(chars), False
+            while bold_end and chars[bold_end - 1] == " ":
+                bold_end -= 1
         chars.append(g.ch)
         prev, prev_flag = g, flag
     text = "".join(chars).rstrip()
-    body = [(g, f) for g, f in zip(run.glyphs, run.flags, strict=True) if not g.ch.isspace() and f != "sup"]
-    if body and body[0][0].bold and not all(g.bold for g, _ in body):
-        n = 0
-        for g, _ in body:
-            if not g.bold:
-                break
-            n += 1
-        # the length in characters of the bold lead (counted over the text, spaces included)
-        seen = 0
-        for j, ch in enumerate(text):
-            if not ch.isspace():
-                seen += 1
-            if seen == n:
-                bold_end = j + 1
-                break
-    return text, tuple((a, b) for a, b in sup if a < len(text)), bold_end or 0
+    return text, tuple((a, min(b, len(text))) for a, b in sup if a < len(text)), bold_end or 0
 
 
 def _column_split(runs: list[_Run], width: float) -> float | None:
@@ -276,7 +268,6 @@ def _merge_same_line(runs: list[_Run], split: float | None) -> list[_Run]:
         else:
             rows.append([r])
     keep: set[int] = set()
-    merged_into: dict[int, _Run] = {}
     for row in rows:
         row.sort(key=lambda r: r.glyphs[0].x0)
         cur = row[0]
@@ -295,7 +286,6 @@ def _merge_same_line(runs: list[_Run], split: float | None) -> list[_Run]:
                     cur.flags.append("")
                 cur.glyphs.extend(r.glyphs)
                 cur.flags.extend(r.flags)
-                merged_into[id(r)] = cur
             else:
                 cur = r
                 keep.add(id(cur))

@@ -226,8 +226,10 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     def take_field(m: re.Match) -> str:
         key, value = m.group(1).lower(), m.group(2).strip('"')
         if key in ("ref", "refs"):
+            doc = ""
             for part in value.split(","):
-                doc, _, number = part.rpartition(":")  # ref:DOC:8 is reference 8 of document DOC
+                named, _, number = part.rpartition(":")  # ref:DOC:8 is reference 8 of document DOC,
+                doc = named or doc                        # ref:DOC:8,9 are its 8 and 9
                 if not (number.isascii() and number.isdigit()) or int(number) < 1:
                     raise UsageError(f"ref:{value} — a reference number is a positive whole number, e.g. ref:45 "
                                      "or ref:DOC:45 for one document's [45]")

@@ -61,6 +61,16 @@ def _loader():
                 seen.add(key)
             return super().construct_mapping(node, deep=deep)
 
+    def refuse(what: str):
+        def construct(loader, node):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a YAML {what} is not allowed here; put the value in quotes to make it text",
+                node.start_mark)
+        return construct
+
+    for tag, what in (("timestamp", "date or timestamp"), ("binary", "binary value"), ("set", "set"),
+                      ("omap", "ordered map"), ("pairs", "list of pairs")):
+        StrictLoader.add_constructor(f"tag:yaml.org,2002:{tag}", refuse(what))
     return StrictLoader
 
 
@@ -224,6 +234,12 @@ def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
                 problems.append(Problem(fname, line, f"duplicate claim id {cid!r} (first at line {seen[cid]})"))
             else:
                 seen[cid] = line or 0
+        for key in ("text", "section_title"):
+            value = claim.get(key)
+            if isinstance(value, str) and CONTROL.search(value):
+                bad = CONTROL.search(value).group()
+                problems.append(Problem(fname, _line_for(lines, ("claims", i, key)), f"claim {cid!r}: {key} holds "
+                                        f"the control character {bad!r}; remove it (a terminal would obey it)"))
         doc = claim.get("doc")
         if isinstance(doc, str) and doc not in docs:
             problems.append(
@@ -439,6 +455,8 @@ _ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _LEVELS = {"none", "weak", "moderate", "strong"}
+# control characters (C0 but tab and newline, DEL, C1): a claim quotes prose, and a terminal would obey them
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _ints(value, minimum: int = 1) -> bool:
@@ -454,7 +472,8 @@ def _claim_ok(c) -> bool:
     if not (isinstance(c, dict) and isinstance(c.get("id"), str) and _ID.match(c["id"])
             and isinstance(c.get("doc"), str) and isinstance(c.get("section"), str)
             and isinstance(c.get("section_title"), str) and isinstance(c.get("text"), str) and c["text"]
-            and _ints(c.get("refs")) and _ints(c.get("span"), 0) and len(c["span"]) == 2):
+            and _ints(c.get("refs")) and _ints(c.get("span"), 0) and len(c["span"]) == 2
+            and not CONTROL.search(c["text"]) and not CONTROL.search(c["section_title"])):
         return False
     return _optional_ok(c, _OPTIONAL)
 
@@ -508,7 +527,8 @@ def _doc_ok(d) -> bool:
 
 def _quick_ok(data: dict) -> bool:
     """True when the data is certainly valid; anything doubtful goes to the full check, which finds lines."""
-    if set(data) - {"schema_version", "documents", "claims"} or data.get("schema_version") != 1:
+    if set(data) - {"schema_version", "documents", "claims"} or type(data.get("schema_version")) is not int \
+            or data["schema_version"] != 1:  # (True == 1 in Python: the schema's const does not accept it)
         return False
     if not isinstance(data.get("documents"), list) or not isinstance(data.get("claims"), list):
         return False

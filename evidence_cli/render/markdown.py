@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from evidence_cli.views.catalog import edit_note, edit_notes
 
 
@@ -17,12 +19,19 @@ def refs_note(row: dict) -> str:
     return note
 
 
-def escape(text: str) -> str:
-    """Escape characters that markdown would turn into formatting inside a quoted claim."""
-    out = text.replace("\\", "\\\\")
+def escape(text: str, block: bool = True) -> str:
+    """Escape what markdown would turn into formatting, links, images, headings or HTML inside a quoted claim;
+    a line break stays inside the quote; control characters are shown as escapes."""
+    from evidence_cli.render.machine import printable
+
+    out = printable(text.replace("\r\n", "\n").replace("\r", "\n")).replace("\\", "\\\\")
     for ch in "*_`<>|":
         out = out.replace(ch, "\\" + ch)
-    return out
+    out = out.replace("](", "\\](")  # "[click](javascript:…)", "![img](http://…)": no link, no image ("[2]" stays)
+    if not block:  # a field inside a line (a title, a DOI): nothing there can start a block
+        return out.replace("\n", " ")
+    lines = [re.sub(r"^(\s*)([#=+-]|\d+[.)])", r"\1\\\2", line) for line in out.split("\n")]
+    return "\n> ".join(lines)  # a line break stays inside the quote, and starts no heading or list there
 
 
 def claim_quote(row: dict) -> str:
@@ -75,22 +84,26 @@ def _mermaid_label(text: str) -> str:
     return text.replace('"', "'").replace("[", "(").replace("]", ")")
 
 
+def _inline(text: str) -> str:
+    return escape(text, block=False)
+
+
 def source_line(doc: dict) -> str:
     """A document's source as its metadata gives it: authors, title, book, publisher and year, DOI, licence; a
     field the metadata lacks is left out (never shown as empty punctuation)."""
     parts = []
     if doc.get("authors"):
-        parts.append(escape(", ".join(doc["authors"])))
-    parts.append(f"*{escape(doc['title'])}*" if doc.get("title") else f"`{doc['id']}`")
+        parts.append(_inline(", ".join(doc["authors"])))
+    parts.append(f"*{_inline(doc['title'])}*" if doc.get("title") else f"`{doc['id']}`")
     if doc.get("book"):
-        parts.append(f"In: {escape(doc['book'])}")
-    published = ", ".join(x for x in (escape(doc.get("publisher", "")), str(doc.get("year") or "")) if x)
+        parts.append(f"In: {_inline(doc['book'])}")
+    published = ", ".join(x for x in (_inline(doc.get("publisher", "")), str(doc.get("year") or "")) if x)
     if published:
         parts.append(published)
     if doc.get("doi"):
-        parts.append(f"DOI {escape(doc['doi'])}")
+        parts.append(f"DOI {_inline(doc['doi'])}")
     if doc.get("licence"):
-        parts.append(f"Licence: {escape(doc['licence'])}")
+        parts.append(f"Licence: {_inline(doc['licence'])}")
     return ". ".join(p.rstrip(".") for p in parts) + "."
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from evidence_cli.render.machine import printable
 from evidence_cli.views.catalog import edit_note
 
 _console: Console | None = None
@@ -51,7 +52,7 @@ def refs_text(record: dict) -> Text:
 
 
 def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text:
-    text = Text(record["text"])
+    text = Text(printable(record["text"]))
     for a, b in highlights:
         text.stylize("bold yellow", a, b)
     if record.get("orphaned"):
@@ -94,7 +95,7 @@ def records_table(records: list[dict], columns: list[tuple[str, str]], title: st
             value = r.get(key)
             if isinstance(value, list):
                 value = ", ".join(str(v) for v in value)
-            cells.append(Text("" if value is None else str(value)))
+            cells.append(Text("" if value is None else printable(str(value))))
         table.add_row(*cells)
     console().print(table)
 
@@ -106,9 +107,9 @@ def tree(label: str, children: list) -> None:
     def add(node, items):
         for item in items:
             if isinstance(item, tuple):
-                add(node.add(Text(item[0])), item[1])
+                add(node.add(Text(printable(item[0]))), item[1])
             else:
-                node.add(Text(item))
+                node.add(Text(printable(item)))
 
     add(root, children)
     console().print(root)

@@ -1,0 +1,127 @@
+"""Regressions found by review and by hostile input: superscripts at line starts and inside run-in headings,
+reference lists with wrapped numbers, footnote marks, scoped reference filters, lone surrogates in batch lines,
+control characters, markdown injection, YAML dates and timestamps, a boolean schema version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from typer.testing import CliRunner
+
+from evidence_cli.cli import app
+from evidence_cli.corpus import DocMeta, segment_document
+from evidence_cli.pdf import Line
+from evidence_cli.render.markdown import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+META = DocMeta(id="t", path="t.pdf", sha256="0" * 64)
+runner = CliRunner()
+
+
+def pdf_lines(*rows: tuple) -> tuple[str, list[Line]]:
+    """Lines as the PDF reader gives them: (text, sup ranges, para, bold, bold_prefix), body size 9 on page 1."""
+    lines, parts, offset = [], [], 0
+    for k, (text, sup, para, bold, bold_prefix) in enumerate(rows):
+        lines.append(Line(text, offset, 1, 9.0, bold, sup, 50, 300, 100 + 12 * k, 110 + 12 * k, 0, para,
+                          bold_prefix=bold_prefix, page_height=800))
+        parts.append(text + "\n")
+        offset += len(text) + 1
+    return "".join(parts), lines
+
+
+def test_a_superscript_opening_a_line_belongs_to_the_sentence_before():
+    raw, lines = pdf_lines(("Cells were found in the tissue.", (), True, False, 0),
+                           ("12 Next sentence follows here.", ((0, 2),), False, False, 0))
+    got = [(s.text, s.sup_refs) for s in segment_document(raw, META, lines).sentences]
+    assert got == [("Cells were found in the tissue.", (12,)), ("Next sentence follows here.", ())]
+
+
+def test_superscripts_inside_a_run_in_heading_and_a_split_superscript_group():
+    raw, lines = pdf_lines(("CD812 T cells. They kill tumour cells1, 3 in vitro.", ((3, 5), (37, 38), (40, 41)),
+                            True, False, 14))
+    seg = segment_document(raw, META, lines)
+    assert [(s.section_title, s.text, s.sup_refs) for s in seg.sentences] == [
+        ("CD8 T cells", "They kill tumour cells in vitro.", (1, 3))]
+
+
+def test_a_wrapped_entry_starting_with_the_next_number_is_not_a_new_entry():
+    raw = ("Results\nIt worked [10, 11].\n\nReferences\n10. Doe A. A study. J Test.\n11. Roe B. Another study.\n"
+           "J Test 12 (2020) 100-105.\n12. Smith C. Third. J Test.\n")
+    refs = segment_document(raw, DocMeta(id="t", path="t.txt", sha256="0" * 64)).references
+    assert [(r.n, r.text) for r in refs] == [(10, "Doe A. A study. J Test."),
+                                            (11, "Roe B. Another study. J Test 12 (2020) 100-105."),
+                                            (12, "Smith C. Third. J Test.")]
+
+
+def test_footnote_letter_marks_are_not_glued_to_words():
+    raw, lines = pdf_lines(("Most patientsa responded well.", ((13, 14),), True, False, 0))
+    assert [s.text for s in segment_document(raw, META, lines).sentences] == ["Most patients responded well."]
+
+
+def test_a_document_scoped_reference_list_scopes_every_number(tmp_path):
+    from evidence_cli.search import AliasMatcher, plan_query
+
+    plan = plan_query("ref:rev1:8,9 ref:3", AliasMatcher([]))
+    assert plan.doc_refs == [("rev1", 8), ("rev1", 9)] and plan.refs == [3]
+
+
+def test_batch_line_with_a_lone_surrogate_key_does_not_stop_the_run():
+    lines = '{"query":"TIM-3"}\n{"query":"x","\\ud800":1}\n{"query":"PD-1"}\n'
+    result = runner.invoke(app, ["batch", "-", "--claims", str(ROOT / "claims.yaml")], input=lines)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [("hits" in o, "error" in o) for o in out] == [(True, False), (False, True), (True, False)]
+    assert result.exit_code == 2
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "claims.yaml"
+    text = (ROOT / "claims.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("  text: CTLA-4 is the first immune checkpoint receptor to be clinically targeted.",
+     "  text: \"CTLA-4 is the first \\e]0;owned\\a immune checkpoint receptor \\e[2J to be clinically targeted.\"",
+     "control character"),
+    ("schema_version: 1", "schema_version: true", "schema_version"),
+    ("  numbers: []\n", "  numbers: []\n  checked: 2017-01-01\n", "date or timestamp"),
+    ("  numbers: []\n", "  numbers: []\n  note: !!timestamp not-a-date\n", "date or timestamp"),
+])
+def test_validate_and_query_refuse_alike(tmp_path, old, new, message):
+    path = _edited(tmp_path, old, new)
+    checked = runner.invoke(app, ["validate", "--claims", str(path)])
+    assert checked.exit_code == 2 and message in checked.stderr, checked.stderr
+    queried = runner.invoke(app, ["query", "CTLA-4", "--claims", str(path), "--index-dir", str(tmp_path / "ix")])
+    assert queried.exit_code == 2 and "Traceback" not in queried.stderr, queried.stderr
+
+
+def test_markdown_export_cannot_be_turned_into_links_images_or_headings():
+    text = "See [click](javascript:alert(1)) and ![img](http://host/x.png)\n# Heading <b>x</b> [2]"
+    md = "> " + escape(text) + "\n"
+    tokens = MarkdownIt("commonmark").parse(md)
+    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in (t.children or [])}
+    assert not kinds & {"link_open", "image", "heading_open", "html_inline", "html_block"}
+    assert [t.type for t in tokens].count("blockquote_open") == 1  # the line break stays inside the quote
+    assert "[2]" in md
+
+
+def test_the_digest_memo_notices_an_in_place_rewrite_with_the_old_mtime(tmp_path):
+    import os
+
+    from evidence_cli.index import claims_digest
+
+    path = tmp_path / "claims.yaml"
+    shutil.copy(ROOT / "claims.yaml", path)
+    first = claims_digest(path, tmp_path)
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("clinically targeted", "clinically targetex", 1), encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    assert claims_digest(path, tmp_path) != first
