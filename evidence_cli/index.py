@@ -209,6 +209,9 @@ def open_index(
     rebuild: bool = False,
 ) -> IndexHandle:
     """Open the fresh index for ``claims_file``, building it first when there is none (or ``rebuild``)."""
+    from evidence_cli.paths import private_folder
+
+    private_folder(index_root)
     digest = claims_digest(claims_file, index_root)
     name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
     final = index_root / name
@@ -228,8 +231,7 @@ def open_index(
             others = [p for p in index_root.glob("v*-*") if p.is_dir()] if index_root.is_dir() else []
             note("index is stale (claims changed); rebuilding" if others else f"building the index in {index_root}")
     try:
-        index_root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_root))
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_root))  # 0700, as mkdtemp makes them
     except OSError as exc:
         raise IndexError_(f"{index_root}: cannot create the index folder ({exc.strerror}); "
                           "set --index-dir or $EVIDENCE_INDEX_DIR to a writable folder") from None

@@ -234,6 +234,10 @@ def ingest(
     if not sources:
         raise DataError(Problem("corpus", None, "no .pdf, .txt or .md documents found; pass SOURCE files or a "
                                 "folder"))
+    if cache_dir is not None:
+        from evidence_cli.paths import private_folder
+
+        private_folder(cache_dir)  # the parse cache is read from there: only from a folder of the user's own
     old: dict = {"schema_version": store.SCHEMA_VERSION, "documents": [], "claims": []}
     old_text = None
     if out.exists():

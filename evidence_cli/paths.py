@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+from evidence_cli.errors import IndexError_
+
 PACKAGE_DATA = Path(__file__).parent / "data"
 BUNDLED_CLAIMS = PACKAGE_DATA / "claims.yaml"
 LEXICON = PACKAGE_DATA / "lexicon.yaml"
@@ -71,3 +73,22 @@ def index_dir(option: Path | None = None) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("evidence", appauthor=False)) / "index"
+
+
+def private_folder(folder: Path) -> None:
+    """Make sure the cache folder is the user's own: created 0700 whatever the umask; an existing folder that
+    another user owns, or that group or others may write, is refused and never read. whoosh unpickles its index
+    files, and the parse cache holds claims, so whoever can write here could run code or show false claims."""
+    try:
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=0o700)
+            folder.chmod(0o700)
+            return
+        st = folder.stat()
+    except OSError as exc:
+        raise IndexError_(f"{folder}: cannot use the index folder ({exc.strerror}); set --index-dir or "
+                          "$EVIDENCE_INDEX_DIR to a folder of your own") from None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        who = "another user owns it" if st.st_uid != os.getuid() else "group or others may write to it"
+        raise IndexError_(f"{folder}: refusing to read this index folder: {who}, and an index can carry "
+                          f"code; use a private one (--index-dir, $EVIDENCE_INDEX_DIR) or run chmod 700 {folder}")

@@ -125,3 +125,30 @@ def test_the_digest_memo_notices_an_in_place_rewrite_with_the_old_mtime(tmp_path
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size
     assert claims_digest(path, tmp_path) != first
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o775])
+def test_an_index_folder_others_may_write_is_never_read(tmp_path, mode):
+    shared = tmp_path / "shared-index"
+    shared.mkdir()
+    (shared / "planted").write_text("x", encoding="utf-8")
+    shared.chmod(mode)
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir", str(shared)])
+    assert result.exit_code == 2
+    assert "refusing to read this index folder: group or others may write to it" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_new_index_folder_is_private_whatever_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0)
+    try:
+        folder = tmp_path / "fresh" / "index"
+        result = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir",
+                                     str(folder)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
