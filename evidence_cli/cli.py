@@ -81,6 +81,11 @@ def handle_errors(fn):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(EXIT_OK) from None
+        except OSError as exc:  # a full disk, a permission, a vanished file: one message naming the path
+            where = exc.filename or "evidence"
+            err(f"evidence: error: {where}: {exc.strerror or exc}; free some space, fix the permission or choose "
+                "another path")
+            raise typer.Exit(EXIT_ERROR) from None
 
     return wrapper
 

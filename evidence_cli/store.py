@@ -299,7 +299,7 @@ def _parse_quietly(text: str) -> Any:
 
 
 # The parse cache: one JSON file per claims file, mapping a hash of each claim's YAML text to the parsed claim.
-PARSE_CACHE_FORMAT = 2
+PARSE_CACHE_FORMAT = 3
 _TOP_LEVEL_LINE = re.compile(r"^[^ \n#]", re.M)
 _OTHER_LINE_BREAK = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # YAML breaks lines there too; `^` does not
 _HEADER_DIRECTIVE = re.compile(r"^(?:%|---|\.\.\.)", re.M)
@@ -342,14 +342,45 @@ def _cache_format() -> str:
     return f"{PARSE_CACHE_FORMAT}/pyyaml-{_yaml().__version__}"
 
 
-def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
+def _cache_secret(cache_dir: Path, create: bool) -> bytes | None:
+    """The key that authenticates the parse cache, kept 0600 in the (private) cache folder: a cache file that
+    was not written by this user's `evidence` is not read, so a cache can never show text claims.yaml lacks."""
+    path = Path(cache_dir) / "parse-cache.key"
     try:
-        cached = json.loads(parse_cache_path(cache_dir, claims_file).read_text(encoding="utf-8"))
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        if not create:
+            return None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(os.urandom(32).hex())
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _mac(secret: bytes, body: str) -> str:
+    import hmac
+
+    return hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
+    """The cached claims by block key; {} unless the file is this format, written by this user (its MAC checks)."""
+    try:
+        head, _, body = parse_cache_path(cache_dir, claims_file).read_text(encoding="utf-8").partition("\n")
+        header = json.loads(head)
+        secret = _cache_secret(cache_dir, create=False)
+        if not (isinstance(header, dict) and header.get("format") == _cache_format() and secret is not None):
+            return {}
+        import hmac
+
+        if not hmac.compare_digest(str(header.get("mac", "")), _mac(secret, body)):
+            return {}
+        blocks = json.loads(body)
     except (OSError, ValueError):
         return {}
-    if not isinstance(cached, dict) or cached.get("format") != _cache_format():
-        return {}
-    blocks = cached.get("blocks")
     return blocks if isinstance(blocks, dict) else {}
 
 
@@ -445,8 +476,12 @@ def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], claims: l
         # a claim JSON would not give back exactly (a date, a mapping with a number as key) is simply not cached
         blocks = {k: c for k, c in zip(keys, claims, strict=True) if _json_exact(c)}
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        atomic_write_text(parse_cache_path(cache_dir, claims_file), json.dumps(
-            {"format": _cache_format(), "blocks": blocks}, ensure_ascii=False, separators=(",", ":")))
+        secret = _cache_secret(cache_dir, create=True)
+        if secret is None:
+            return
+        body = json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))
+        header = json.dumps({"format": _cache_format(), "mac": _mac(secret, body)})
+        atomic_write_text(parse_cache_path(cache_dir, claims_file), header + "\n" + body)
     except Exception:
         return
 

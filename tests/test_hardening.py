@@ -152,3 +152,28 @@ def test_a_new_index_folder_is_private_whatever_the_umask(tmp_path):
         os.umask(old)
     assert result.exit_code == 0
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_poisoned_parse_cache_is_not_believed(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims, parse_cache_path
+    from tests.conftest import STYLES
+
+    out, cache = tmp_path / "claims.yaml", tmp_path / "cache"
+    ingest([STYLES], out, cache_dir=cache)
+    cached = parse_cache_path(cache, out)
+    text = cached.read_text(encoding="utf-8")
+    assert "Checkpoint trials use many citation styles" in text
+    cached.write_text(text.replace("Checkpoint trials use many citation styles", "POISONED sentence"),
+                      encoding="utf-8")
+    texts = [c["text"] for c in load_claims(out, cache_dir=cache)["claims"]]
+    assert "Checkpoint trials use many citation styles [1, 3]." in texts
+    assert not any("POISONED" in t for t in texts)
+
+
+def test_an_unwritable_export_target_is_one_message(tmp_path):
+    target = tmp_path / "no-such-folder" / "notes.md"
+    result = runner.invoke(app, ["export", "--topic", "approvals", "--claims", str(ROOT / "claims.yaml"), "-o",
+                                 str(target)])
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert str(tmp_path / "no-such-folder") in result.stderr
