@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
@@ -177,3 +179,52 @@ def test_an_unwritable_export_target_is_one_message(tmp_path):
                                  str(target)])
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert str(tmp_path / "no-such-folder") in result.stderr
+
+
+_PIECES = [*"abc: -[]{}'\"!&*#|>%@`,?\t\\", "\x1b", "\x07", "\x85", "é", "2017-01-01", "!!binary", "- id: x"]
+_LINE = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_claims_files_validate_and_query_agree(tmp_path_factory, data):
+    """A claims file with one line replaced, deleted or duplicated: no traceback, exit codes 0/1/2 only, and the
+    query path refuses exactly the files validate refuses."""
+    from evidence_cli.ingest import ingest
+    from tests.conftest import STYLES
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    good = folder / "good.yaml"
+    ingest([STYLES], good)
+    lines = good.read_text(encoding="utf-8").split("\n")
+    i = data.draw(st.integers(0, len(lines) - 1))
+    action = data.draw(st.sampled_from(["replace", "delete", "duplicate", "append"]))
+    if action == "replace":
+        lines[i] = data.draw(_LINE)
+    elif action == "delete":
+        del lines[i]
+    elif action == "duplicate":
+        lines.insert(i, lines[i])
+    else:
+        lines[i] += data.draw(_LINE)
+    path = folder / "claims.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    checked = runner.invoke(app, ["validate", "--claims", str(path)])
+    queried = runner.invoke(app, ["query", "citation", "--claims", str(path), "--index-dir", str(folder / "ix")])
+    for result in (checked, queried):
+        assert result.exit_code in (0, 1, 2) and "Traceback" not in result.stderr, result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert (checked.exit_code == 2) == (queried.exit_code == 2), (checked.stderr, queried.stderr)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.text(max_size=40),
+                          st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=10), st.integers(),
+                                                                          st.none(), st.lists(st.integers())),
+                                          max_size=4).map(json.dumps)), min_size=1, max_size=6))
+def test_every_batch_line_gives_one_result_line(lines):
+    lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]
+    result = runner.invoke(app, ["batch", "-", "--claims", str(ROOT / "claims.yaml")], input="\n".join(lines) + "\n")
+    assert "Traceback" not in result.stderr and result.exit_code in (0, 2)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == sum(1 for line in lines if line.strip())
