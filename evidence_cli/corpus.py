@@ -1,17 +1,15 @@
-"""Read a raw PDF-extracted document and cut it into cleaned sentences with their spans in the raw text.
+"""Cut a document's lines into cleaned sentences with their spans in its text, and read its reference list.
 
-Cleaning, in the order it happens:
+The lines come from a PDF (evidence_cli.pdf: fonts, positions, superscripts) or a text file
+(layout.text_lines); the rules that tell body text from page furniture, headings, captions, lists, boilerplate
+and back matter are in evidence_cli.layout and in the segmenter below, and read the layout from the document
+itself. Cleaning then: ligatures spelt out, extractor spacing undone, superscript citations taken out of the text
+(kept as marks), a line-end hyphen removed only where it splits a word (``mecha-`` + ``nism``) and kept where it
+is a real one (``PD-`` + ``L1``, ``T cell-`` + ``mediated``); sentences are split with care for abbreviations,
+decimals and citations before or after the full stop.
 
-* running headers and footers (the document's and book's titles, optionally glued to a page number), bare page
-  numbers, DOI lines and the licence line are dropped;
-* a figure caption (``Figure 1. ...`` up to the next blank line) is taken out of the sentence it interrupts and
-  kept as a sentence of its own;
-* lines are rejoined: a line-end hyphen is removed when it only splits a word (``mecha-`` + ``nism``) and kept when
-  it is a real one (``PD-`` + ``L1``, ``MHC-`` + ``related``); white space runs become one space;
-* section headings (``Abstract``, ``Keywords:``, ``2.1. CTLA-4``) start sections; paragraphs are recovered from
-  short last lines; sentences are split with care for abbreviations, decimals and citation brackets.
-
-Every kept character remembers its offset in the raw file, so each sentence carries its exact raw span.
+Every kept character remembers its offset in the document's text (for a PDF, the extracted text), so each
+sentence carries its exact span.
 """
 
 from __future__ import annotations
@@ -36,6 +34,7 @@ from evidence_cli.layout import (
     PAGE_NUMBER,
     REFERENCES_HEADING,
     TERMINAL,
+    TRAILING_FUNCTION_WORD,
     body_size,
     furniture,
     is_title_line,
@@ -53,9 +52,8 @@ _WORD_AFTER = re.compile(r"^([\w]+)")
 
 # Function words that form closed compounds (sometimes, without, therefore, whereas, nevertheless, ...).
 _CLOSED_PREFIXES = frozenset(
-    "some with there here where what when what how any every none never ever further more over under with"
-    " into onto upon them your self what them this that these those through thereby whereby other another"
-    " noth anyth someth every whom whose what".split()
+    "some with there here where what when how any every none never ever further more over under into onto upon"
+    " them your self this that these those through thereby whereby other another".split()
 )
 
 ABBREVIATIONS = frozenset(
@@ -113,15 +111,20 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "doc"
 
 
-def read_document(path: Path) -> tuple[DocMeta, str]:
-    """Read ``path`` (UTF-8 text) and its optional metadata sidecar ``path.with_suffix('.yaml')``."""
+def read_bytes(path: Path) -> bytes:
+    """A corpus document's bytes; a clear DataError when it is missing or unreadable."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise DataError(Problem(str(path), None, "no such corpus document; pass a .pdf, .txt or .md file or a "
                                 "folder")) from None
     except OSError as exc:
         raise DataError(Problem(str(path), None, f"cannot read: {exc.strerror}")) from None
+
+
+def read_document(path: Path) -> tuple[DocMeta, str]:
+    """Read ``path`` (UTF-8 text) and its optional metadata sidecar ``path.with_suffix('.yaml')``."""
+    data = read_bytes(path)
     if b"\x00" in data:
         raise DataError(Problem(str(path), None, "looks like a binary file; the corpus must be UTF-8 text"))
     try:
@@ -168,6 +171,13 @@ class _Stream:
     @property
     def text(self) -> str:
         return "".join(self.chars)
+
+    def span(self) -> tuple[str, int, int]:
+        """The stream's text stripped, with its [start, end) offsets in the document."""
+        text = self.text
+        lead = len(text) - len(text.lstrip())
+        text = text.strip()
+        return text, self.offsets[lead], self.offsets[lead + len(text) - 1] + 1
 
     def tail(self, n: int) -> str:
         """The last ``n`` characters (without joining the whole stream: a paragraph can be long)."""
@@ -291,8 +301,7 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     while i < end:
         if i in sup_end:
             b = sup_end[i]
-            context = before + "".join(ch for ch, _ in pairs[-40:]) if not pairs else "".join(
-                ch for ch, _ in pairs[-40:])
+            context = "".join(ch for ch, _ in pairs[-40:]) if pairs else before
             refs = sup_citation(text, i, b, context)
             if refs:
                 marks.append((len(pairs), refs))
@@ -394,7 +403,7 @@ def segment_document(raw: str, meta: DocMeta, lines: list[Line] | None = None) -
 
 class _Segmenter:
     def __init__(self, raw: str, lines: list[Line], pdf: bool) -> None:
-        self.raw, self.lines, self.pdf = raw, lines, pdf
+        self.lines, self.pdf = lines, pdf
         self.hyph = _Hyphenation(raw)
         self.drop = furniture(lines)
         self.body = body_size(lines) if pdf else 0.0
@@ -434,21 +443,18 @@ class _Segmenter:
 
     def flush_caption(self) -> None:
         cap = self.caption
-        if cap:
-            text = cap.text.strip()
-            if text:
-                refs = tuple(sorted({r for _, group in cap.marks for r in group}))
-                self.sentences.append(Sentence(text, cap.offsets[0], cap.offsets[len(text) - 1] + 1,
-                                               self.section.id, self.section.title, 0, kind="figure",
-                                               figure=self.caption_no, sup_refs=refs))
+        if cap and cap.text.strip():
+            text, start, end = cap.span()
+            refs = tuple(sorted({r for _, group in cap.marks for r in group}))
+            self.sentences.append(Sentence(text, start, end, self.section.id, self.section.title, 0, kind="figure",
+                                           figure=self.caption_no, sup_refs=refs))
         self.caption = None
 
     def flush_ref(self) -> None:
         if self.ref is not None:
             n, stream = self.ref
-            text = stream.text.strip()
-            if text:
-                self.references.append(Reference(n, text, stream.offsets[0], stream.offsets[len(text) - 1] + 1))
+            if stream.text.strip():
+                self.references.append(Reference(n, *stream.span()))
         self.ref = None
 
     def add_to(self, stream: _Stream, line: Line, begin: int, new: bool, glue: bool = False) -> None:
@@ -515,13 +521,14 @@ class _Segmenter:
 
     def _continues_box(self, line: Line, stripped: str) -> bool:
         """The line goes on with the boilerplate box before it: in text, a line that does not start a sentence;
-        in a PDF, the next line of the same type in the same column, right below the last one."""
+        in a PDF, a line of the same type on the same page, either in the same paragraph or right below the last
+        line of the box in its column."""
         if not self.pdf:
             return stripped[:1].islower()
         last = self.boiler_line
-        return (not line.para or (line.page == last.page and line.column == last.column
-                and abs(line.size - last.size) <= 0.03 * last.size and 0 < line.top - last.top <= 2 * last.size)) \
-            and abs(line.size - last.size) <= 0.03 * last.size and line.page == last.page
+        if line.page != last.page or abs(line.size - last.size) > 0.03 * last.size:
+            return False
+        return not line.para or (line.column == last.column and 0 < line.top - last.top <= 2 * last.size)
 
     # -- PDF lines: fonts and geometry --------------------------------------------------------------------
     def step_pdf(self, i: int, line: Line, stripped: str) -> int:
@@ -557,7 +564,7 @@ class _Segmenter:
             after = self.lines[j] if j < len(self.lines) else None
             distinct = after is None or after.bold != line.bold or abs(after.size - line.size) > 0.03 * line.size
             title_shaped = (text[:1].isupper() or text[:1].isdigit()) and not text.endswith(("-", ",", ";")) \
-                and not _TRAILING_WORD.search(text)
+                and not TRAILING_FUNCTION_WORD.search(text)
             if j - i <= 3 and words <= 25 and distinct and title_shaped and not (text.endswith(".") and words > 8):
                 if KEYWORDS.match(text):
                     self.keywords(i, j)
@@ -610,10 +617,8 @@ class _Segmenter:
         stream = _Stream()
         for k in range(i, j):
             self.add_to(stream, self.lines[k], 0, k == i)
-        text = stream.text.strip()
-        if text:
-            self.sentences.append(Sentence(text, stream.offsets[0], stream.offsets[len(text) - 1] + 1, "keywords",
-                                           "Keywords", 1, "keywords"))
+        if stream.text.strip():
+            self.sentences.append(Sentence(*stream.span(), "keywords", "Keywords", 1, "keywords"))
         self.paragraph = 0
 
     def reference_line(self, line: Line, begin: int) -> None:
@@ -648,7 +653,7 @@ class _Segmenter:
                 if self.unblanked and stripped[-1:] in ".!?" and len(stripped) < 0.7 * self.caption_width:
                     self.flush_caption()  # a short last line ends the caption where no blank line does
                 return i + 1
-        if stripped == "Abstract" or ABSTRACT_HEADING.match(stripped):
+        if ABSTRACT_HEADING.match(stripped):
             self.heading(stripped)
             return i + 1
         if KEYWORDS.match(stripped):
@@ -766,9 +771,6 @@ _RUN_IN_LABEL = re.compile(r"^(Background|Introduction|Objectives?|Aims?|Purpose
 # a caption label followed by its title, as a caption starts even inside a broken sentence: "Fig. 5 Model of ..."
 _LABELLED_CAPTION = re.compile(r"^(?:Fig(?:ure)?\.?|Table)\s*S?\d{1,3}[A-Za-z]?(?:\s*[.:|]\s*|\s+)[A-Z]")
 _URL_TAIL = re.compile(r"(?:https?://|doi\.org/|\b10\.\d{4,9}/)\S*[./_-]$|(?:https?://|doi\.org/)$|\b10\.$")
-_TRAILING_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|was|"
-                            r"were|be|than|its|their|this|these|but|has|have)$", re.IGNORECASE)
-
 
 def _ends_sentence(text: str) -> bool:
     """The line ends a sentence: a full stop (not an abbreviation's), ! or ?, maybe with a closing quote or a

@@ -73,16 +73,9 @@ def document_meta(path: Path) -> DocMeta:
     """The metadata of a binary document (its hash, its sidecar .yaml), without reading it as text."""
     import hashlib
 
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(Problem(str(path), None, "no such corpus document; pass a .pdf, .txt or .md file or a "
-                                "folder")) from None
-    except OSError as exc:
-        raise DataError(Problem(str(path), None, f"cannot read: {exc.strerror}")) from None
-    from evidence_cli.corpus import read_sidecar
+    from evidence_cli.corpus import read_bytes, read_sidecar
 
-    return read_sidecar(path, hashlib.sha256(data).hexdigest())
+    return read_sidecar(path, hashlib.sha256(read_bytes(path)).hexdigest())
 
 
 def _pdf_metadata(meta: DocMeta, pdf, pdf_authors: list[str]) -> None:
@@ -117,7 +110,7 @@ def _pdf_metadata(meta: DocMeta, pdf, pdf_authors: list[str]) -> None:
     meta.pages = pdf.pages
 
 
-def reference_entries(references: list[Reference]) -> list[dict]:
+def reference_list(references: list[Reference]) -> list[dict]:
     """The reference list as stored with the document: number, text as printed, DOI and PMID where printed."""
     out = []
     for r in references:
@@ -279,7 +272,7 @@ def ingest(
         doc = meta.to_dict()
         if src.references:
             doc["references_available"] = True
-            doc["references"] = reference_entries(src.references)
+            doc["references"] = reference_list(src.references)
         if any("." in number for number in src.sections):  # the outline of a document with subsections
             doc["sections"] = dict(src.sections)
         new_docs.append(doc)

@@ -53,8 +53,8 @@ _SUP_CITATION = re.compile(r"^\d{1,4}(?:\s*[,–—-]\s*\d{1,4})*$")
 _UNITS = frozenset("m cm mm µm μm nm km s ms g kg mg l ml µl μl dl h min".split())
 _SUPERSCRIPT_DIGITS = str.maketrans("0123456789+−-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻")
 TERMINAL = ".!?:”\"’)]"
-_TRAILING_FUNCTION_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|"
-                                     r"was|were|be|than|its|their|this|these)$", re.IGNORECASE)
+TRAILING_FUNCTION_WORD = re.compile(r"\b(the|a|an|of|and|or|in|on|to|with|for|by|from|as|at|that|which|is|are|"
+                                    r"was|were|be|than|its|their|this|these|but|has|have)$", re.IGNORECASE)
 
 
 def text_lines(raw: str) -> list[Line]:
@@ -161,6 +161,6 @@ def is_title_line(text: str, max_words: int = 12) -> bool:
         return False
     if text.endswith(":"):
         return len(words) <= 5
-    if text[-1] in ".!?,;" or _TRAILING_FUNCTION_WORD.search(text) or re.search(r"\[\d|[.!?] [A-Z\[]", text):
+    if text[-1] in ".!?,;" or TRAILING_FUNCTION_WORD.search(text) or re.search(r"\[\d|[.!?] [A-Z\[]", text):
         return False  # a sentence, or a citation: not a title
     return not BULLET.match(text)
