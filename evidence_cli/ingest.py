@@ -265,7 +265,11 @@ def ingest(
             target = extracted_path(out, meta.id)
             meta.extracted = _relative(target, out)
             extracted[target] = src.raw
-        claims = build_claims(meta, src.sentences, src.raw, paged=src.extracted)
+        sentences = [x for x in src.sentences if len(x.text) <= store.MAX_TEXT]
+        if len(sentences) < len(src.sentences):  # a table or a list read as one "sentence": not prose to quote
+            report.notes.append(f"{path}: left out {len(src.sentences) - len(sentences)} text block(s) longer "
+                                f"than {store.MAX_TEXT} characters with no sentence end")
+        claims = build_claims(meta, sentences, src.raw, paged=src.extracted)
         if not claims:
             problems.append(Problem(str(path), None, "no sentences found; is this the document's text?"))
             continue
@@ -289,7 +293,7 @@ def ingest(
         tag(new_claims)
     old_claims_same_docs = [c for c in old["claims"] if c.get("doc") in seen_ids]
     merged, notes = store.merge_curation(new_claims, old_claims_same_docs)
-    report.notes = notes
+    report.notes += notes
     docs = [d for d in old["documents"] if d["id"] not in seen_ids] + new_docs
     order = {d["id"]: i for i, d in enumerate(docs)}
     kept_claims = [c for c in old["claims"] if c.get("doc") not in seen_ids]

@@ -16,6 +16,7 @@ from evidence_cli.errors import DataError, Problem
 
 SCHEMA_VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024
+MAX_TEXT = 20_000  # characters in one claim's text (the schema's maxLength): a longer "sentence" is no prose
 
 HEADER = """\
 # claims.yaml: citation-tagged claims from the corpus, written by `evidence ingest`.
@@ -508,7 +509,8 @@ def _claim_ok(c) -> bool:
             and isinstance(c.get("doc"), str) and isinstance(c.get("section"), str)
             and isinstance(c.get("section_title"), str) and isinstance(c.get("text"), str) and c["text"]
             and _ints(c.get("refs")) and _ints(c.get("span"), 0) and len(c["span"]) == 2
-            and not CONTROL.search(c["text"]) and not CONTROL.search(c["section_title"])):
+            and len(c["text"]) <= MAX_TEXT and not CONTROL.search(c["text"])
+            and not CONTROL.search(c["section_title"])):
         return False
     return _optional_ok(c, _OPTIONAL)
 

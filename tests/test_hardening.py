@@ -228,3 +228,19 @@ def test_every_batch_line_gives_one_result_line(lines):
     assert "Traceback" not in result.stderr and result.exit_code in (0, 2)
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == sum(1 for line in lines if line.strip())
+
+
+def test_a_huge_text_block_is_left_out_by_ingest_and_refused_in_claims(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import MAX_TEXT
+
+    doc = tmp_path / "d.txt"
+    doc.write_text("Results\nA short sentence [1].\n\nTable " + "cell " * (MAX_TEXT // 4) + "\n", encoding="utf-8")
+    report, _ = ingest([doc], tmp_path / "claims.yaml")
+    assert report.claims == 1 and any("longer than" in n for n in report.notes)
+    path = _edited(tmp_path, "  text: CTLA-4 is the first immune checkpoint receptor to be clinically targeted.",
+                   "  text: " + "x" * (MAX_TEXT + 1))
+    checked = runner.invoke(app, ["validate", "--claims", str(path)])
+    assert checked.exit_code == 2 and "is too long" in checked.stderr
+    queried = runner.invoke(app, ["query", "CTLA-4", "--claims", str(path), "--index-dir", str(tmp_path / "ix")])
+    assert queried.exit_code == 2
