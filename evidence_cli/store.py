@@ -111,11 +111,15 @@ def _read_text(path: Path) -> str:
         raise DataError(Problem(str(path), line, "not valid UTF-8; save the file as UTF-8")) from None
 
 
-def _yaml_problem(path: Path, exc: Exception) -> Problem:
+def _yaml_problem(path: Path, exc: Exception, text: str | None = None) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    hint = " (YAML does not allow tabs for indentation)" if "\t" in what or "tab" in str(what) else ""
+    hint = " (YAML does not allow tabs for indentation)" if "\t" in what or re.search(r"\btabs?\b", what) else ""
+    if line is None and getattr(exc, "position", None) is not None and text is not None:
+        line = text.count("\n", 0, exc.position) + 1  # a reader error (a control character) has no mark
+    if getattr(exc, "character", None) is not None and "unacceptable character" in what:
+        what += "; remove the control character"
     return Problem(str(path), line, f"invalid YAML: {what}{hint}")
 
 
@@ -130,7 +134,7 @@ def load_yaml_file(path: Path) -> Any:
         _walk(node, (), {}, [], str(path), set())
         return yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
-        raise DataError(_yaml_problem(path, exc)) from None
+        raise DataError(_yaml_problem(path, exc, text)) from None
 
 
 class _Walk(Exception):
@@ -202,7 +206,7 @@ def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        return None, [_yaml_problem(Path(fname), exc)]
+        return None, [_yaml_problem(Path(fname), exc, text)]
     if node is None:
         return None, [Problem(fname, 1, "file is empty; run `evidence ingest` to write claims")]
     lines: dict = {}
@@ -215,7 +219,7 @@ def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
     try:
         data = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
-        return None, [_yaml_problem(Path(fname), exc)]
+        return None, [_yaml_problem(Path(fname), exc, text)]
     if not isinstance(data, dict):
         problems.append(Problem(fname, 1, "top level must be a mapping with schema_version, documents, claims"))
         return None, problems

@@ -244,3 +244,17 @@ def test_a_huge_text_block_is_left_out_by_ingest_and_refused_in_claims(tmp_path)
     assert checked.exit_code == 2 and "is too long" in checked.stderr
     queried = runner.invoke(app, ["query", "CTLA-4", "--claims", str(path), "--index-dir", str(tmp_path / "ix")])
     assert queried.exit_code == 2
+
+
+def test_a_raw_control_character_is_a_path_line_error(tmp_path):
+    path = _edited(tmp_path, "CTLA-4 is the first immune", "CTLA-4 is the \x1b first immune")
+    line = next(n for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if "\x1b" in text)
+    result = runner.invoke(app, ["validate", "--claims", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:{line}: invalid YAML: unacceptable character #x001b" in result.stderr
+    assert "tabs" not in result.stderr
+
+
+def test_export_numbers_keep_their_form_and_list_marks_are_escaped():
+    assert escape("37.5% of patients") == "37.5% of patients"
+    assert escape("first\n2. second") == "first\n> 2\\. second"

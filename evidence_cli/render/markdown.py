@@ -30,7 +30,7 @@ def escape(text: str, block: bool = True) -> str:
     out = out.replace("](", "\\](")  # "[click](javascript:…)", "![img](http://…)": no link, no image ("[2]" stays)
     if not block:  # a field inside a line (a title, a DOI): nothing there can start a block
         return out.replace("\n", " ")
-    lines = [re.sub(r"^(\s*)([#=+-]|\d+[.)])", r"\1\\\2", line) for line in out.split("\n")]
+    lines = [_BLOCK_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], line) for line in out.split("\n")]
     return "\n> ".join(lines)  # a line break stays inside the quote, and starts no heading or list there
 
 
@@ -82,6 +82,11 @@ def _refs(refs: list[int]) -> str:
 
 def _mermaid_label(text: str) -> str:
     return text.replace('"', "'").replace("[", "(").replace("]", ")")
+
+
+# what would start a heading, a list item or a setext underline at the start of a quoted line ("# X", "- x",
+# "2. x", "===="); the mark's last character is escaped ("2\\. x"), so "37.5%" stays as it is
+_BLOCK_START = re.compile(r"^\s*(?:#{1,6}(?=\s|$)|[-+*](?=\s)|\d{1,9}[.)](?=\s|$)|(?:=+|-+)(?=\s*$))")
 
 
 def _inline(text: str) -> str:
