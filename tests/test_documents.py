@@ -169,6 +169,9 @@ def test_regimens_name_each_agent_once_and_report_trial_results(tmp_path):
     # "Median progression-free survival was 11.5 months with the combination ..." reports a trial result
     pfs = next(r for r in rows if "evidence-summary-s4-02" in r["claims"])
     assert pfs["basis"] == "reported" and "11.5 months" in pfs["numbers"]
+    # the trial results and the approval of the same combination are one reported regimen
+    reported = [r for r in rows if sorted(r["agents"]) == ["ipilimumab", "nivolumab"] and r["basis"] == "reported"]
+    assert len(reported) == 1 and {"evidence-summary-s4-02", "evidence-summary-s5-04"} <= set(reported[0]["claims"])
 
 
 @pytest.fixture(scope="module")

@@ -540,8 +540,8 @@ def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list
     key = tuple(sorted({x for a in arms for x in (a["examples"] or [a["agent"]])}))
     chain_ids = {x["id"] for x in chain}
     linked = [m for m in mechs if chain_ids & {s["claim"] for s in m["strategies"]}]
-    if key in seen and seen[key]["basis"] == basis:
-        row = seen[key]
+    if (key, basis) in seen:  # the same agents on the same basis: one regimen with all its claims
+        row = seen[(key, basis)]
         row["claims"] = _unique(row["claims"] + [x["id"] for x in chain])
         row["rationale"].extend(_link(x, "supporting statement") for x in chain if x["id"] not in
                                 {r["claim"] for r in row["rationale"]})
@@ -564,7 +564,7 @@ def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list
     for m in linked:
         row["claims"] = _unique(row["claims"] + m["claims"][:2])
     row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
-    seen[key] = row
+    seen[(key, basis)] = row
     rows.append(row)
 
 
