@@ -13,6 +13,7 @@ from evidence_cli import store
 from evidence_cli.citations import author_year_refs, numbered_refs
 from evidence_cli.corpus import DocMeta, Reference, Sentence, read_document, segment_document
 from evidence_cli.errors import DataError, Problem
+from evidence_cli.layout import is_title_line
 
 PDF_SUFFIXES = (".pdf",)
 TEXT_SUFFIXES = (".txt", ".md", ".text")
@@ -65,6 +66,11 @@ def read_source(path: Path) -> Source:
         raise DataError(Problem(str(path), None, f"{path.suffix} files are not read; pass a .pdf, .txt or .md "
                                 "document (convert others to text first)"))
     meta, raw = read_document(path)
+    if not meta.title:  # a text's first line, when it is shaped like a title ("# Title" in markdown), is its title
+        first = next((line.strip() for line in raw.splitlines() if line.strip()), "")
+        heading = first.lstrip("#").strip() if first.startswith("# ") else first
+        if is_title_line(heading, 25) or (first.startswith("# ") and heading):
+            meta.title = heading
     seg = segment_document(raw, meta)
     return Source(meta, raw, seg.sentences, seg.references, seg.sections)
 

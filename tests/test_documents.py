@@ -73,7 +73,10 @@ def test_docs_lists_every_document_without_empty_fields(two):
     assert list(docs) == ["wong2017", "evidence-summary"]
     assert docs["wong2017"]["doi"] == "10.5772/66494" and docs["wong2017"]["reference_count"] == 0
     summary = docs["evidence-summary"]
-    assert "doi" not in summary and "authors" not in summary and "title" not in summary  # no sidecar, no PDF
+    assert "doi" not in summary and "authors" not in summary  # no sidecar, no PDF: nothing invented
+    # the text's first line is shaped like a title, and is printed there
+    assert summary["title"] == ("Immune Checkpoint Inhibitors in Melanoma and Non-Small Cell Lung Cancer: An "
+                                "Evidence Summary")
     assert summary["reference_count"] == 30 and summary["claim_count"] > 50
 
 
@@ -110,7 +113,8 @@ def test_export_names_both_sources_and_groups_the_citation_index(two):
     assert ("- `wong2017`: Raymond M. Wong, Robert B. Cameron. *Immune Checkpoint Blockade and Adaptive Immune "
             "Resistance in Cancer*. In: Immunotherapy - Myths, Reality, Ideas, Future. InTech, 2017. DOI "
             "10.5772/66494. Licence: CC BY 3.0.") in md
-    assert "- `evidence-summary`: `evidence-summary`." in md  # no metadata: nothing invented, no empty punctuation
+    assert ("- `evidence-summary`: *Immune Checkpoint Inhibitors in Melanoma and Non-Small Cell Lung Cancer: An "
+            "Evidence Summary*.") in md  # only the title is known: no empty punctuation for the rest
     assert ". ." not in md and "In: ." not in md
     assert "each document's own" in md
     assert "### `wong2017`" in md and "### `evidence-summary`" in md
