@@ -187,13 +187,13 @@ def validate(claims: ClaimsOpt = None) -> None:
     from evidence_cli import paths, store
 
     path = paths.claims_path(claims)
-    problems = store.validate_file(path)
-    if problems:
+    data, problems = store.check_file(path)
+    if problems or data is None:
         for p in problems:
             err(str(p))
         err(f"{path}: {len(problems)} problem(s); fix them, or re-run `evidence ingest` to regenerate the file")
         raise typer.Exit(EXIT_ERROR)
-    unlisted = store.unlisted_citations(store.load_claims(path))
+    unlisted = store.unlisted_citations(data)
     if unlisted:
         lines = {}
         for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
