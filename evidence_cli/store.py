@@ -184,9 +184,17 @@ def _describe(error) -> str:
     where = f"{path}: " if path else ""
     if error.validator == "required":
         return f"{where}{error.message}; add it (see `evidence validate --help` for the fields)"
+    if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+        limit = "at most" if error.validator == "maxLength" else "at least"
+        return f"{where}is {len(error.instance)} characters long; it must be {limit} {error.validator_value}"
     if error.validator == "type":
-        return f"{where}{error.instance!r} should be of type {error.validator_value}"
-    return f"{where}{error.message}"
+        return _short(f"{where}{error.instance!r} should be of type {error.validator_value}")
+    return _short(f"{where}{error.message}")
+
+
+def _short(message: str, limit: int = 300) -> str:
+    """A message that quotes a value keeps to a readable length (the value may be megabytes long)."""
+    return message if len(message) <= limit else f"{message[:200]} … {message[-80:]}"
 
 
 def _line_for(lines: dict, path: tuple) -> int | None:
