@@ -184,9 +184,8 @@ def _describe(error) -> str:
     where = f"{path}: " if path else ""
     if error.validator == "required":
         return f"{where}{error.message}; add it (see `evidence validate --help` for the fields)"
-    if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
-        limit = "at most" if error.validator == "maxLength" else "at least"
-        return f"{where}is {len(error.instance)} characters long; it must be {limit} {error.validator_value}"
+    if error.validator == "maxLength" and isinstance(error.instance, str):
+        return f"{where}is {len(error.instance)} characters long; it must be at most {error.validator_value}"
     if error.validator == "type":
         return _short(f"{where}{error.instance!r} should be of type {error.validator_value}")
     return _short(f"{where}{error.message}")
