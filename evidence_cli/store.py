@@ -288,10 +288,36 @@ def check_file(path: Path) -> tuple[dict | None, list[Problem]]:
     except DataError as exc:
         return None, exc.problems
     if not _ALIAS_LIKE.search(text):
-        data = _parse_fast(text)
-        if isinstance(data, dict) and _quick_ok(data):
+        data = _check_fast(text)
+        if data is not None:
             return data, []
     return validate_text(text, str(path))
+
+
+def _check_fast(text: str) -> dict | None:
+    """The query path's check of a whole claims file, without holding its claims parsed: the documents, and for
+    each claim only id, doc and refs; None when anything fails or is doubtful (then the slow path finds lines)."""
+    split = split_claim_blocks(text)
+    if split is None:
+        data = _parse_quietly(text)
+        return data if isinstance(data, dict) and _quick_ok(data) else None
+    header_text, blocks = split
+    header = _parse_quietly(header_text)
+    if not (isinstance(header, dict) and "claims" in header and header["claims"] is None):
+        return None
+    halves = _in_two_halves(blocks, _check_list)
+    if any(h is None for h in halves):
+        return None
+    claims = [{"id": cid, "doc": doc, "refs": refs} for half in halves for cid, doc, refs in half]
+    data = {**header, "claims": []}
+    if not _quick_ok(data):  # the top level and every document
+        return None
+    ids = [c["id"] for c in claims]
+    docs = {d["id"] for d in data["documents"]}
+    if len(set(ids)) != len(ids) or not all(c["doc"] in docs for c in claims):
+        return None
+    data["claims"] = claims
+    return data
 
 
 def _parse_fast(text: str) -> Any:
@@ -450,46 +476,69 @@ PARALLEL_PARSE_MIN = 4000  # claims to parse before a second process pays for it
 def _parse_blocks(blocks: list[str]) -> list | None:
     """Parse claim blocks into claims; when there are many, the second half in a child process (PyYAML holds
     the GIL). None if any block is not valid YAML."""
-    if len(blocks) < PARALLEL_PARSE_MIN or (os.cpu_count() or 1) < 2:
-        return _parse_quietly("".join(blocks)) if blocks else []
-    import multiprocessing
-
-    half = len(blocks) // 2
-    second_text = "".join(blocks[half:])
-    child = None
-    try:
-        receiver, sender = multiprocessing.Pipe(duplex=False)
-        child = multiprocessing.Process(target=_parse_in_child, args=(receiver, sender, second_text), daemon=True)
-        child.start()
-        sender.close()  # the child holds the only write end, so it cannot outlive us blocked on a full pipe
-    except Exception:  # no child process here (sandbox limits): this one parses both halves
-        child = None
-    try:
-        first = _parse_quietly("".join(blocks[:half]))
-        rest: Any = _NO_RESULT
-        if child is not None:
-            with contextlib.suppress(EOFError, OSError):  # the child died: parse its half here
-                rest = receiver.recv()
-        if rest is _NO_RESULT:
-            rest = _parse_quietly(second_text)
-    finally:
-        if child is not None:
-            receiver.close()
-            if child.is_alive():
-                child.terminate()  # interrupted: do not leave it parsing
-            child.join(5)
+    first, rest = _in_two_halves(blocks, _parse_list)
     if not (isinstance(first, list) and isinstance(rest, list)):
         return None
     return first + rest
 
 
+def _parse_list(blocks: list[str]) -> Any:
+    return _parse_quietly("".join(blocks)) if blocks else []
+
+
+def _check_list(blocks: list[str], chunk: int = 1000) -> list | None:
+    """Each claim block parsed and checked, a thousand at a time, keeping only (id, doc, refs): validating a
+    large file does not hold it parsed whole. None when a block fails (the caller then finds the lines)."""
+    out = []
+    for i in range(0, len(blocks), chunk):
+        part = _parse_quietly("".join(blocks[i:i + chunk]))
+        if not isinstance(part, list) or len(part) != len(blocks[i:i + chunk]) or not all(map(_claim_ok, part)):
+            return None
+        out.extend((c["id"], c["doc"], list(c["refs"])) for c in part)
+    return out
+
+
+def _in_two_halves(blocks: list[str], work) -> tuple[Any, Any]:
+    """``work`` on each half of the blocks, the second in a child process when there are many (PyYAML holds the
+    GIL); if no child can run or it dies, this process does both."""
+    if len(blocks) < PARALLEL_PARSE_MIN or (os.cpu_count() or 1) < 2:
+        return work(blocks), []
+    import multiprocessing
+
+    half = len(blocks) // 2
+    child = None
+    try:
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        child = multiprocessing.Process(target=_work_in_child, args=(receiver, sender, work, blocks[half:]),
+                                        daemon=True)
+        child.start()
+        sender.close()  # the child holds the only write end, so it cannot outlive us blocked on a full pipe
+    except Exception:  # no child process here (sandbox limits): this one does both halves
+        child = None
+    try:
+        first = work(blocks[:half])
+        rest: Any = _NO_RESULT
+        if child is not None:
+            with contextlib.suppress(EOFError, OSError):  # the child died: do its half here
+                rest = receiver.recv()
+        if rest is _NO_RESULT:
+            rest = work(blocks[half:])
+    finally:
+        if child is not None:
+            receiver.close()
+            if child.is_alive():
+                child.terminate()  # interrupted: do not leave it working
+            child.join(5)
+    return first, rest
+
+
 _NO_RESULT = object()
 
 
-def _parse_in_child(receiver, sender, text: str) -> None:
+def _work_in_child(receiver, sender, work, blocks: list[str]) -> None:
     receiver.close()  # so that our send fails (and we exit) if the parent is gone
-    with contextlib.suppress(BaseException), sender:  # quietly: the parent parses this half itself if we fail
-        sender.send(_parse_quietly(text))
+    with contextlib.suppress(BaseException), sender:  # quietly: the parent does this half itself if we fail
+        sender.send(work(blocks))
 
 
 def _json_exact(value) -> bool:
