@@ -82,7 +82,7 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
         memo = {k: v for k, v in memo.items() if isinstance(v, list)} if isinstance(memo, dict) else {}
         memo[key] = [*stamp, digest]
         with contextlib.suppress(Exception):  # a cache: never fail a query over it
-            atomic_write_text(memo_file, json.dumps(dict(list(memo.items())[-50:])))
+            atomic_write_text(memo_file, json.dumps(dict(list(memo.items())[-50:])), mode=0o600)
     return digest
 
 
@@ -219,10 +219,14 @@ def open_index(
         handle = _try_open(final)
         if handle is not None:
             return handle
-    from evidence_cli.store import load_claims
+    from evidence_cli.store import load_claims_text
 
     # a broken claims file fails here, before any note; the parse cache beside the indexes spares unchanged claims
-    data = load_claims(claims_file, cache_dir=index_root)
+    data, text = load_claims_text(claims_file, cache_dir=index_root)
+    if text_digest(text) != digest:  # the file changed since it was hashed: name the index by what is indexed
+        digest = text_digest(text)
+        name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
+        final = index_root / name
     if not rebuild:
         if final.exists():
             if note:
@@ -235,6 +239,7 @@ def open_index(
     except OSError as exc:
         raise IndexError_(f"{index_root}: cannot create the index folder ({exc.strerror}); "
                           "set --index-dir or $EVIDENCE_INDEX_DIR to a writable folder") from None
+    umask = os.umask(0o077)  # index files 0600, whatever the user's umask
     try:
         try:
             build(claims_file, tmp / name, progress=progress, data=data)
@@ -254,6 +259,7 @@ def open_index(
                 raise
             # another process finished the same build first: theirs is complete, ours is discarded
     finally:
+        os.umask(umask)
         shutil.rmtree(tmp, ignore_errors=True)
     _prune(index_root, keep=final, claims_file=claims_file)
     handle = _try_open(final)

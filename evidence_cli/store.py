@@ -246,12 +246,10 @@ def validate_text(text: str, fname: str) -> tuple[dict | None, list[Problem]]:
                 problems.append(Problem(fname, line, f"duplicate claim id {cid!r} (first at line {seen[cid]})"))
             else:
                 seen[cid] = line or 0
-        for key in ("text", "section_title"):
-            value = claim.get(key)
-            if isinstance(value, str) and CONTROL.search(value):
-                bad = CONTROL.search(value).group()
+        for key, value in claim.items():
+            if _has_control(value):
                 problems.append(Problem(fname, _line_for(lines, ("claims", i, key)), f"claim {cid!r}: {key} holds "
-                                        f"the control character {bad!r}; remove it (a terminal would obey it)"))
+                                        "a control character; remove it (a terminal would obey it)"))
         doc = claim.get("doc")
         if isinstance(doc, str) and doc not in docs:
             problems.append(
@@ -341,7 +339,16 @@ def load_claims(path: Path, cache_dir: Path | None = None) -> dict:
 
     With ``cache_dir`` (the index cache), claims whose YAML text is unchanged since the last load come from the
     parse cache there, so a hand edit of a large file costs a parse of the edited claims only."""
+    return load_claims_text(path, cache_dir)[0]
+
+
+def load_claims_text(path: Path, cache_dir: Path | None = None) -> tuple[dict, str]:
+    """``load_claims``, and the text it read (so that what is hashed is what is indexed)."""
     text = _read_text(path)
+    return _load_text(path, text, cache_dir), text
+
+
+def _load_text(path: Path, text: str, cache_dir: Path | None) -> dict:
     if not _ALIAS_LIKE.search(text):
         # Fast path: one C-speed parse (or the parse cache) and a schema check; the slow path finds lines.
         data, keys = _load_cached(path, text, cache_dir) if cache_dir is not None else (_parse_fast(text), None)
@@ -569,7 +576,7 @@ def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], claims: l
             return
         body = json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))
         header = json.dumps({"format": _cache_format(), "mac": _mac(secret, body)})
-        atomic_write_text(parse_cache_path(cache_dir, claims_file), header + "\n" + body)
+        atomic_write_text(parse_cache_path(cache_dir, claims_file), header + "\n" + body, mode=0o600)
     except Exception:
         return
 
@@ -590,14 +597,24 @@ def _strs(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _has_control(value) -> bool:
+    """A control character in any string of a claim (its text, a note, an entity's text...)."""
+    if isinstance(value, str):
+        return CONTROL.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_control(v) or _has_control(k) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_control(v) for v in value)
+    return False
+
+
 def _claim_ok(c) -> bool:
     """The schema's constraints on one claim, checked by hand (jsonschema is ~30x slower on 100k claims)."""
     if not (isinstance(c, dict) and isinstance(c.get("id"), str) and _ID.match(c["id"])
             and isinstance(c.get("doc"), str) and isinstance(c.get("section"), str)
             and isinstance(c.get("section_title"), str) and isinstance(c.get("text"), str) and c["text"]
             and _ints(c.get("refs")) and _ints(c.get("span"), 0) and len(c["span"]) == 2
-            and len(c["text"]) <= MAX_TEXT and not CONTROL.search(c["text"])
-            and not CONTROL.search(c["section_title"])):
+            and len(c["text"]) <= MAX_TEXT and not _has_control(c)):
         return False
     return _optional_ok(c, _OPTIONAL)
 
@@ -671,8 +688,9 @@ def dump_claims(data: dict) -> str:
     return HEADER + body
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename: all or nothing."""
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename: all or nothing. A new
+    file gets ``mode`` (default 0644; caches pass 0600), an existing one keeps its own."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -686,7 +704,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
+        if mode is not None:
+            os.chmod(tmp, mode)
+        elif path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o644)

@@ -260,3 +260,27 @@ def test_a_raw_control_character_is_a_path_line_error(tmp_path):
 def test_export_numbers_keep_their_form_and_list_marks_are_escaped():
     assert escape("37.5% of patients") == "37.5% of patients"
     assert escape("first\n2. second") == "first\n> 2\\. second"
+
+
+def test_a_control_character_in_any_claim_field_is_refused_by_both_paths(tmp_path):
+    path = _edited(tmp_path, "  numbers: []\n", "  numbers: []\n  note: \"see \\e[2J here\"\n")
+    checked = runner.invoke(app, ["validate", "--claims", str(path)])
+    assert checked.exit_code == 2 and "note holds a control character" in checked.stderr
+    queried = runner.invoke(app, ["query", "CTLA-4", "--claims", str(path), "--index-dir", str(tmp_path / "ix")])
+    assert queried.exit_code == 2 and "note holds a control character" in queried.stderr
+
+
+def test_index_files_are_private_whatever_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0)
+    try:
+        result = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir",
+                                     str(tmp_path / "ix")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0
+    files = [p for p in (tmp_path / "ix").rglob("*") if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in files), [
+        (p.name, oct(stat.S_IMODE(p.stat().st_mode))) for p in files if stat.S_IMODE(p.stat().st_mode) & 0o077]
