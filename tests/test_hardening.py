@@ -284,3 +284,20 @@ def test_index_files_are_private_whatever_the_umask(tmp_path):
     files = [p for p in (tmp_path / "ix").rglob("*") if p.is_file()]
     assert files and all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in files), [
         (p.name, oct(stat.S_IMODE(p.stat().st_mode))) for p in files if stat.S_IMODE(p.stat().st_mode) & 0o077]
+
+
+def test_a_full_disk_during_the_index_build_is_one_message_and_leaves_no_index(tmp_path, monkeypatch):
+    import errno
+
+    from evidence_cli import index
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(index, "build", full)
+    folder = tmp_path / "ix"
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir", str(folder)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("cannot write the index (No space left on device); free some space or set "
+                                          "--index-dir or $EVIDENCE_INDEX_DIR to another folder")
+    assert not [p for p in folder.iterdir() if p.name.startswith(("v", ".build-"))]
