@@ -232,7 +232,8 @@ def open_index(
             if note:
                 note(f"index at {final} is damaged; rebuilding")
         elif note:
-            others = [p for p in index_root.glob("v*-*") if p.is_dir()] if index_root.is_dir() else []
+            mine = str(claims_file.resolve())  # an older index of this claims file (others' do not make it stale)
+            others = [p for p in index_root.glob("v*-*") if p.is_dir() and _stamp_claims(p) == mine]
             note("index is stale (claims changed); rebuilding" if others else f"building the index in {index_root}")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_root))  # 0700, as mkdtemp makes them
