@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 8
+INDEX_SCHEMA_VERSION = 9
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
@@ -100,6 +100,7 @@ def _schema():
         pos=NUMERIC(stored=True, sortable=True),
         doc=ID,
         section=ID(stored=True),
+        section_title=ID,  # lower-cased: --section takes a heading's words too ("results", not only "s8")
         kind=ID,
         tier=ID,
         refs=KEYWORD(commas=True),
@@ -180,6 +181,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 pos=pos,
                 doc=c["doc"],
                 section=c["section"],
+                section_title=" ".join(c.get("section_title", "").lower().split()),
                 kind=c.get("kind", ""),
                 tier=c.get("tier", ""),
                 refs=",".join(str(r) for r in c.get("refs") or []),
@@ -342,8 +344,8 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
     if plan.entity_filter:
         filters.append(Q.And([Q.Term("entity", e.lower()) for e in plan.entity_filter]))
     if plan.sections:
-        filters.append(Q.Or([Q.Or([Q.Term("section", s), Q.Prefix("section", s.rstrip(".") + ".")])
-                             for s in plan.sections]))
+        filters.append(Q.Or([Q.Or([Q.Term("section", s), Q.Prefix("section", s.rstrip(".") + "."),
+                                   Q.Term("section_title", " ".join(s.split()))]) for s in plan.sections]))
     if plan.kinds:
         filters.append(Q.Or([Q.Term("kind", k) for k in plan.kinds]))
     if plan.tiers:
@@ -500,8 +502,11 @@ def documents(handle: IndexHandle) -> list[str]:
 
 
 def sections(handle: IndexHandle) -> list[str]:
-    """The section ids in the index, in reading order: abstract, keywords, then by section number."""
-    return sorted((t.decode("utf-8") for t in handle.searcher.lexicon("section")), key=_section_order)
+    """The section ids in the index, in reading order (abstract, keywords, then by number), then the section
+    titles (lower-cased), which a filter may name instead."""
+    ids = sorted((t.decode("utf-8") for t in handle.searcher.lexicon("section")), key=_section_order)
+    titles = sorted(t.decode("utf-8") for t in handle.searcher.lexicon("section_title"))
+    return ids + [t for t in titles if t and t not in ids]
 
 
 def _section_order(section: str) -> tuple:

@@ -293,7 +293,7 @@ def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[s
     if unknown:
         raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
     for wanted in plan.sections:
-        head = wanted.rstrip(".")
+        head = " ".join(wanted.rstrip(".").split())
         if not any(s == head or s.startswith(head + ".") for s in known_sections):
             raise UsageError(f"unknown section {wanted!r}; sections here: {', '.join(known_sections)}")
 

@@ -239,10 +239,13 @@ def test_tier_option_section_names_and_unknown_sections(index_dir):
     tiered = json.loads(q(index_dir, "PD-L1", "--tier", "hypothesis", "-f", "json", "-n", "50").stdout)
     assert tiered and {h["tier"] for h in tiered} == {"hypothesis"}
     assert json.loads(q(index_dir, "PD-1", "--section", "Abstract", "-f", "json").stdout)[0]["section"] == "abstract"
-    wrong = q(index_dir, "PD-1", "--section", "CTLA-4")
+    # a heading's words name its section too (a PDF's unnumbered sections are s1, s2, ...)
+    titled = json.loads(q(index_dir, "blockade", "--section", "CTLA-4", "-f", "json").stdout)
+    assert titled and {h["section"] for h in titled} == {"2.1"}
+    wrong = q(index_dir, "PD-1", "--section", "Methods")
     assert wrong.exit_code == 2 and wrong.stdout == ""
-    sections = "abstract, keywords, 1, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6"
-    assert f"unknown section 'ctla-4'; sections here: {sections}" in wrong.stderr
+    sections = "abstract, keywords, 1, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, adaptive immune resistance, ctla-4"
+    assert f"unknown section 'methods'; sections here: {sections}" in wrong.stderr
 
 
 @pytest.mark.parametrize("text", ["HAVCR2", "interferon gamma", "galectin 9", "CTLA-4"])
