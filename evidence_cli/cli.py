@@ -464,7 +464,8 @@ def docs(
             if d.get(key):
                 row[key] = d[key]
         row["claim_count"] = counts.get(d["id"], 0)
-        row["reference_count"] = len(d.get("references") or [])
+        if d.get("references"):  # the entries of its reference list, where one was read (else not known)
+            row["reference_count"] = len(d["references"])
         row["source"] = d["path"]
         if d.get("extracted"):
             row["extracted"] = d["extracted"]
