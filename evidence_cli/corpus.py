@@ -295,10 +295,12 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     pairs: list[tuple[str, int]] = []
     marks: list[tuple[int, tuple[int, ...]]] = []
     i, end = begin, len(text.rstrip())
-    if end >= 3 and text[end - 1] == "-" and text[end - 2] == " " and text[end - 3].isalpha():
-        text = text[: end - 2] + "-"  # "sta -" + "bly": the extractor's space before a line-end hyphen
-        end -= 1
+    # "sta -" + "bly": the extractor's space before a line-end hyphen is skipped (offsets stay the file's)
+    stray = end - 2 if end >= 3 and text[end - 1] == "-" and text[end - 2] == " " and text[end - 3].isalpha() else -1
     while i < end:
+        if i == stray:
+            i += 1
+            continue
         if i in sup_end:
             b = sup_end[i]
             context = "".join(ch for ch, _ in pairs[-40:]) if pairs else before

@@ -63,15 +63,12 @@ def text_lines(raw: str) -> list[Line]:
     offset = 0
     page = 1
     has_pages = "\f" in raw
-    for piece in raw.splitlines(keepends=True):
-        body = piece.rstrip("\r\n")
+    for piece in raw.splitlines(keepends=True):  # (a form feed also ends a line for splitlines)
+        body = piece.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
         start = offset
         offset += len(piece)
-        while body.startswith("\f"):
-            page += 1
-            body = body[1:]
-            start += 1
         out.append(Line(body, start, page if has_pages else 0))
+        page += piece[len(body):].count("\f")  # the next line is on the next page
     return out
 
 

@@ -206,3 +206,15 @@ def test_an_empty_folder_and_an_unsupported_file_are_named(tmp_path):
     empty = runner.invoke(app, ["ingest", str(tmp_path / "empty.pdf"), "--claims", out])
     assert empty.exit_code == 2 and "is an empty file, not a PDF" in empty.stderr
     assert not (tmp_path / "claims.yaml").exists()
+
+
+def test_form_feeds_inside_a_line_start_the_next_page_and_are_not_text():
+    lines = text_lines("one\ftwo\n\fthree\n")
+    assert [(line.text, line.page) for line in lines] == [("one", 1), ("two", 2), ("", 2), ("three", 3)]
+
+
+def test_the_space_before_a_line_end_hyphen_is_dropped_and_offsets_stay_exact():
+    raw = "Results\nThey were sta -\nbly expressed in cells.\n"
+    (s,) = segment(raw, META)
+    assert s.text == "They were stably expressed in cells."
+    assert raw[s.start:s.end].replace("\n", "") == "They were sta -bly expressed in cells."
