@@ -91,8 +91,9 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
 
 def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> Iterator[dict]:
     """Yield one result per non-blank input line, in order: {"id", "query", "hits"} (plus "corrections" when a
-    misspelt name was corrected) or {"id", "error"}. Lines may be bytes: a line that is not UTF-8 is an error
-    of its own."""
+    misspelt name was corrected, "readings" for shorthand, and "coverage" and "uncovered": each term's number of
+    matching claims, and the terms no claim mentions) or {"id", "error"}. Lines may be bytes: a line that is not
+    UTF-8 is an error of its own."""
     from evidence_cli import index
     from evidence_cli.search import check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
@@ -124,11 +125,16 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
             if plan.empty:
                 raise LineError(q.id, "nothing to search for: give a query or a filter")
             check_filters(plan, sections, documents)
-            hits = [{k: v for k, v in claim_row(h).items() if not k.startswith("_")}
-                    for h in index.run_query(handle, plan, limit=q.limit, highlight=False)]
+            found = index.search(handle, plan, limit=q.limit, highlight=False)
+            hits = [{k: v for k, v in claim_row(h).items() if not k.startswith("_")} for h in found.hits]
             result = {"id": q.id, "query": q.query, "hits": hits}
             if plan.corrections:
                 result["corrections"] = plan.corrections
+            if plan.readings:
+                result["readings"] = plan.readings
+            if found.terms:  # how the corpus covers each term: a term no claim mentions is what it does not cover
+                result["coverage"] = [{"term": t.label, "claims": t.claims, "generic": t.generic} for t in found.terms]
+                result["uncovered"] = [t.label for t in found.terms if t.claims == 0]
             yield result
         except LineError as exc:
             yield {"id": exc.qid, "error": str(exc)}

@@ -240,7 +240,8 @@ def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool =
     elif fmt is Format.jsonl:
         machine.write_jsonl(_public(r) for r in rows)
     elif fmt is Format.tsv:
-        machine.write_tsv(_tsv_rows(rows), (["id", "score", *CLAIM_TSV[1:]]) if show_score else CLAIM_TSV)
+        machine.write_tsv(_tsv_rows(rows), (["id", "score", *CLAIM_TSV[1:-1], "unmatched", "text"]) if show_score
+                          else CLAIM_TSV)
     elif fmt is Format.markdown:
         from evidence_cli.render.markdown import claims_markdown
 
@@ -285,6 +286,38 @@ def open_index(claims: Path | None, index_dir: Path | None):
                             progress=progress)
 
 
+def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
+    """What stderr says about a query: how shorthand and typos were read, reference questions, and what the corpus
+    does not cover (a term no claim mentions, or no claim mentioning all of them)."""
+    from evidence_cli.index import GENERIC_SHARE
+
+    notes = [f"reading {short!r} as {means}" for short, means in plan.readings.items()]
+    notes += [f"searching {fixed!r} for {typo!r}" for typo, fixed in plan.corrections.items()]
+    for asked in plan.ref_questions:
+        notes.append(f"{asked!r} is read as a reference number: the claims citing it; `evidence refs "
+                     f"{' '.join(map(str, plan.refs))}` lists them with the reference's entry")
+    wanted = plan.docs or list(documents)
+    missing = [d for d in wanted if not documents.get(d, {}).get("references")]
+    if plan.ref_questions and missing:
+        notes.append(f"the reference list of {', '.join(missing)} is not in the corpus, so what a number stands for "
+                     "is not known here" + "".join(f" ({d}: {documents[d]['note']})" for d in missing
+                                                   if documents.get(d, {}).get("note")))
+    scope = " within the filters" if (plan.refs or plan.entity_filter or plan.docs or plan.doc_refs or plan.sections
+                                      or plan.kinds or plan.tiers) else ""
+    for t in result.terms:
+        if t.claims == 0:
+            notes.append(f"no claim{scope} mentions {t.label!r}" + (f" (read as {t.reading})" if t.reading else ""))
+    specific = result.specific
+    if result.complete == 0 and all(t.claims for t in specific):
+        notes.append("no claim mentions " + " and ".join(repr(t.label) for t in specific) + " together; each hit "
+                     "names the terms it does not match")
+    if result.terms and not specific:
+        names = " and ".join(repr(t.label) for t in result.terms)
+        notes.append(f"{names} {'each occur' if len(result.terms) > 1 else 'occurs'} in more than "
+                     f"{GENERIC_SHARE:.0%} of the claims, so the hits are loosely related: add a more specific word")
+    return notes
+
+
 @command()
 def query(
     text: Annotated[str, typer.Argument(help="Keywords, names in any spelling, or a question. Field syntax: "
@@ -322,9 +355,10 @@ def query(
         raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
     check_filters(plan, idx.sections(handle) if plan.sections else [],
                   idx.documents(handle) if plan.docs or plan.doc_refs else None)
-    for typo, fixed in plan.corrections.items():
-        err(f"note: searching {fixed!r} for {typo!r}")
-    rows = [claim_row(h) for h in idx.run_query(handle, plan, limit=limit, highlight=fmt is Format.table)]
+    result = idx.search(handle, plan, limit=limit, highlight=fmt is Format.table)
+    for line in query_notes(plan, result, idx.document_notes(handle)):
+        err(f"note: {line}")
+    rows = [claim_row(h) for h in result.hits]
     if not rows:
         filtered = plan.refs or plan.entity_filter or plan.docs or plan.doc_refs
         err(f"no claims match {text!r}" + (" with these filters" if filtered else ""))

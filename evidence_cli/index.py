@@ -12,22 +12,29 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from functools import cache
 from pathlib import Path
 
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 9
+INDEX_SCHEMA_VERSION = 10
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
 RERANK_POOL = 30  # best hits re-ranked with the neighbouring sentences
 COMMON_TERM_SHARE = 0.2  # a query word found in more than this share of claims is dropped when others remain
-COORD = 1.0  # a score is multiplied by (query words and names it matches / those in the query) ** COORD
+COORD = 1.0  # a score is multiplied by (query terms it matches / those in the query) ** COORD
+# A term found in more than this share of the searched claims is generic: it hardly tells claims apart ("tumor" in
+# a corpus of tumour reviews). Generic terms are not searched beside specific ones, and matching only them is no
+# answer. The share is measured on the corpus itself (document frequency), so it adapts to any review.
+GENERIC_SHARE = COMMON_TERM_SHARE
+GENERIC_MIN_CLAIMS = 20  # below this many claims every word is "common": no term is generic
 
 
 @dataclass
@@ -37,12 +44,14 @@ class IndexHandle:
     aliases: list  # [alias, entity id, case_sensitive]
     searcher: object  # an open whoosh Searcher (BM25F), reused by every query of this process
     built: bool = False
+    vocab: dict = dc_field(default_factory=dict)  # query.json: shorthand, drug targets, documents' reference lists
 
 
 def matcher(handle: IndexHandle):
-    """The alias matcher for queries on this index: lexicon names, and typo correction that leaves alone the
-    words the indexed claims use."""
-    from evidence_cli.search import AliasMatcher
+    """The alias matcher for queries on this index: lexicon names and shorthand, the drugs of each target, and
+    typo correction towards the lexicon's names and the corpus's own words that leaves alone the words the indexed
+    claims use."""
+    from evidence_cli.search import AliasMatcher, Shorthand
 
     analyzer = handle.ix.schema["text"].analyzer
     reader = handle.searcher.reader()
@@ -51,7 +60,22 @@ def matcher(handle: IndexHandle):
         terms = [t.text for t in analyzer(word)]
         return bool(terms) and all(reader.doc_frequency("text", t) > 0 for t in terms)
 
-    return AliasMatcher(handle.aliases, in_corpus)
+    def vocabulary() -> list[str]:
+        try:
+            return json.loads((handle.path / "words.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+
+    vocab = handle.vocab
+    shorthand = [Shorthand(s["short"], s["means"], tuple(s["search"]), s["case_sensitive"])
+                 for s in vocab.get("shorthand", [])]
+    return AliasMatcher(handle.aliases, in_corpus, targets=vocab.get("targets", {}), shorthand=shorthand,
+                        vocabulary=vocabulary)
+
+
+def document_notes(handle: IndexHandle) -> dict[str, dict]:
+    """Per document: whether its reference list was read (``references``) and the sidecar's note about it."""
+    return handle.vocab.get("documents", {})
 
 
 def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
@@ -88,6 +112,9 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
 
 def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_VOCAB_WORD = re.compile(r"\b[^\W\d_]{5,}(?:-[^\W\d_]+)*\b")
 
 
 def _schema():
@@ -197,6 +224,17 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
         writer.cancel()
         raise
     (target / "aliases.json").write_text(json.dumps(_alias_table(lex), ensure_ascii=False), encoding="utf-8")
+    from evidence_cli.lexicon import shorthand, targets
+
+    documents = {d["id"]: {"references": bool(d.get("references_available") or d.get("references")),
+                           **({"note": d["references_note"]} if d.get("references_note") else {})}
+                 for d in data.get("documents", [])}
+    vocab = {"shorthand": shorthand(), "targets": targets(lex), "documents": documents}
+    (target / "query.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    # the corpus's own words, lower-cased, towards which a typo ("colorectl") is corrected
+    words = sorted({w.casefold() for c in claims if not c.get("orphaned")
+                    for w in _VOCAB_WORD.findall(c["text"])})
+    (target / "words.json").write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
     stamp = {"claims": str(claims_file.resolve()), "claims_sha256": target.name.split("-")[-1],
              "schema_version": INDEX_SCHEMA_VERSION, "claims_count": len(claims)}
     (target / "stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
@@ -282,7 +320,8 @@ def _try_open(folder: Path) -> IndexHandle | None:
         searcher = ix.searcher()  # opens the segment files: a truncated index fails here
         searcher.doc_count()
         aliases = json.loads((folder / "aliases.json").read_text(encoding="utf-8"))
-        return IndexHandle(folder, ix, aliases, searcher)
+        vocab = json.loads((folder / "query.json").read_text(encoding="utf-8"))
+        return IndexHandle(folder, ix, aliases, searcher, vocab=vocab)
     except Exception:  # whoosh raises many kinds on damaged files; any of them means "rebuild"
         return None
 
@@ -315,28 +354,96 @@ def _prune(root: Path, keep: Path, claims_file: Path) -> None:
                 p.unlink()
 
 
+@dataclass
+class TermCoverage:
+    """How the corpus covers one term of a query: the claims (within the filters) that match it, whether it is
+    generic (in more than GENERIC_SHARE of all claims), and how a shorthand or class name was read."""
+
+    label: str
+    claims: int
+    generic: bool
+    reading: str | None = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[dict]
+    terms: list[TermCoverage]
+    complete: int | None  # claims matching every specific term (None with fewer than two specific terms)
+
+    @property
+    def specific(self) -> list[TermCoverage]:
+        return [t for t in self.terms if not t.generic]
+
+
 def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> list[dict]:
-    """Search with a QueryPlan (see search.py); returns display records with ``score`` (and ``_highlights``,
-    the character spans to emphasise in a terminal, unless ``highlight`` is false)."""
+    """The hits of ``search``."""
+    return search(handle, plan, limit=limit, highlight=highlight).hits
+
+
+def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> SearchResult:
+    """Search with a QueryPlan (see search.py). Each hit is a display record with ``score``, ``matched`` and
+    ``unmatched`` (the labels of the query's terms it does and does not match) and ``_highlights`` (the character
+    spans to emphasise in a terminal, unless ``highlight`` is false); with each term's coverage of the corpus."""
     from whoosh import query as Q
 
-    schema = handle.ix.schema
-    analyzer = schema["text"].analyzer
-    word_of_stem: dict[str, str] = {}
-    for expanded, word in plan.word_of().items():
-        for t in analyzer(expanded):
-            word_of_stem.setdefault(t.text, word)
-    stems = list(word_of_stem)
-    should = []
     searcher = handle.searcher
+    analyzer = handle.ix.schema["text"].analyzer
     n_docs = max(1, searcher.doc_count())
-    common = {s for s in stems if searcher.doc_frequency("text", s) > COMMON_TERM_SHARE * n_docs}
-    if len(common) < len(stems) or plan.entities:
-        stems = [s for s in stems if s not in common]  # words in most claims rank little and cost a lot
-    for s in stems:
-        should.append(Q.Term("text", s))
-    for eid in plan.entities:
-        should.append(Q.Term("entity", eid.lower(), boost=1.5))
+    filters = _filters(plan)
+    allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
+    specs = [_term_spec(searcher, analyzer, t) for t in plan.terms]
+    for spec in specs:
+        spec["generic"] = (n_docs >= GENERIC_MIN_CLAIMS and not spec["term"].entities
+                           and len(spec["docs"]) > GENERIC_SHARE * n_docs)
+    # generic terms rank little and cost a lot: searched only when the query has nothing else
+    scoring = [x for x in specs if not x["generic"]] or specs
+    stems = list(dict.fromkeys(st for x in scoring for st in x["stems"]))
+    common = {st for st in stems if searcher.doc_frequency("text", st) > COMMON_TERM_SHARE * n_docs}
+    if len(common) < len(stems) or any(x["term"].entities for x in scoring):
+        stems = [st for st in stems if st not in common]
+    terms = [("text", st, 1.0) for st in stems]
+    terms += [("entity", e.lower(), 1.5) for e in dict.fromkeys(e for x in scoring for e in x["term"].entities)]
+    within = (lambda docs: docs) if allowed is None else allowed.intersection
+    hits: list[dict] = []
+    pool = max(limit, RERANK_POOL) if stems else limit
+    ranked = []  # (score, stored fields, docnum)
+    if terms:
+        idf = {st: searcher.idf("text", st) for st in stems}
+        # coordination counts the query's terms (a word with its synonyms and forms, a name with its drugs)
+        doc_groups = {i: x["docs"] for i, x in enumerate(scoring)} if len(scoring) > 1 else None
+        matching = set().union(*(x["docs"] for x in scoring))
+        for docnum, score in top_scores(searcher, terms, pool, within(matching), coord=COORD,
+                                        doc_groups=doc_groups):
+            fields = searcher.stored_fields(docnum)
+            if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
+                near = set(fields.get("near", "").split())
+                score += sum(NEAR_BOOST * idf[st] for st in stems if st in near)
+            ranked.append((score, fields, docnum))
+        ranked.sort(key=lambda item: -item[0])
+    elif not plan.terms:  # filters alone: document order
+        results = searcher.search(Q.And(filters) if filters else Q.Every(), limit=pool, sortedby="pos")
+        ranked = [(None, hit.fields(), hit.docnum) for hit in results]
+    shown = {st for x in specs for st in x["stems"]}
+    for score, fields, docnum in ranked[:limit]:
+        record = json.loads(fields["data"])
+        record["score"] = round(score, 4) if score is not None else None  # filters alone do not rank
+        if plan.terms:
+            record["matched"] = [x["term"].label for x in specs if docnum in x["docs"]]
+            record["unmatched"] = [x["term"].label for x in specs if docnum not in x["docs"]]
+        if highlight:
+            record["_highlights"] = _highlights(record, shown, set(plan.entities), analyzer)
+        hits.append(record)
+    coverage = [TermCoverage(x["term"].label, len(within(x["docs"])), x["generic"], x["term"].reading)
+                for x in specs]
+    specific = [x["docs"] for x in specs if not x["generic"]]
+    complete = len(within(set.intersection(*specific))) if len(specific) > 1 else None
+    return SearchResult(hits, coverage, complete)
+
+
+def _filters(plan) -> list:
+    from whoosh import query as Q
+
     filters = []
     if plan.refs or plan.doc_refs:  # any of the numbers: plain ones in any document, DOC:N in that one
         filters.append(Q.Or([Q.Term("refs", str(r)) for r in plan.refs]
@@ -352,42 +459,71 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
         filters.append(Q.Or([Q.Term("tier", t) for t in plan.tiers]))
     if plan.docs:
         filters.append(Q.Or([Q.Term("doc", d) for d in plan.docs]))
-    hits: list[dict] = []
-    pool = max(limit, RERANK_POOL) if stems else limit
-    idf = {s: searcher.idf("text", s) for s in stems}
-    ranked = []  # (score, stored fields)
-    if should:
-        terms = [(t.fieldname, t.text, t.boost) for t in should]
-        # coordination counts query words (a word with its synonyms) and names, not expanded terms
-        groups = [word_of_stem.get(text, text) if field == "text" else f"{field}:{text}" for field, text, _ in terms]
-        allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
-        for docnum, score in top_scores(searcher, terms, pool, allowed, coord=COORD, groups=groups):
-            fields = searcher.stored_fields(docnum)
-            if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
-                near = set(fields.get("near", "").split())
-                score += sum(NEAR_BOOST * idf[s] for s in stems if s in near)
-            ranked.append((score, fields))
-        ranked.sort(key=lambda pair: -pair[0])
-    else:  # filters alone: document order
-        results = searcher.search(Q.And(filters) if filters else Q.Every(), limit=pool, sortedby="pos")
-        ranked = [(None, hit.fields()) for hit in results]
-    for score, fields in ranked[:limit]:
-        record = json.loads(fields["data"])
-        record["score"] = round(score, 4) if score is not None else None  # filters alone do not rank
-        if highlight:
-            record["_highlights"] = _highlights(record, set(stems), set(plan.entities), analyzer)
-        hits.append(record)
-    return hits
+    return filters
+
+
+_TOKEN = re.compile(r"\w+(?:\.?\w+)*")  # whoosh's RegexTokenizer default
+
+
+def _term_spec(searcher, analyzer, term) -> dict:
+    """A term's stems (with the corpus's other forms of each word) and the claims it matches: those mentioning
+    one of its entities, or all the words of one of its phrases."""
+    docs: set[int] = set()
+    stems: list[str] = []
+    for phrase in term.phrases:
+        phrase_docs: set[int] | None = None
+        for word in _TOKEN.findall(phrase.casefold()):
+            forms = [t.text for t in analyzer(word)]
+            forms += [st for v in _inflections(word) for st in (t.text for t in analyzer(v))
+                      if st not in forms and searcher.doc_frequency("text", st) > 0]
+            word_docs = set().union(*(posting_docs(searcher, "text", st) for st in forms))
+            phrase_docs = word_docs if phrase_docs is None else phrase_docs & word_docs
+            stems.extend(forms)
+        docs |= phrase_docs or set()
+    for e in term.entities:
+        docs |= posting_docs(searcher, "entity", e.lower())
+    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs}
+
+
+def _inflections(word: str) -> list[str]:
+    """Other forms of an English word that a stemmer may not join ("upregulated" and "upregulation" stem apart):
+    the same base with -s, -ed, -ing and, for verbs in -ate, -ation. Only forms the corpus uses are searched."""
+    if len(word) < 5 or not word.isalpha():
+        return []
+    bases = {word}
+    for suffix in ("ations", "ation", "ates", "ated", "ating", "ate", "ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            stem = word[: -len(suffix)]
+            bases.add(stem + "ate" if suffix.startswith("at") else stem)
+            if suffix in ("ing", "ed", "es"):
+                bases.add(stem + "e")
+    out = set()
+    for base in bases:
+        root = base[:-1] if base.endswith("e") else base
+        out.update({base, base + "s", root + "ed", root + "ing"})
+        if base.endswith("ate"):
+            out.update({base[:-1] + "ion", base[:-1] + "ions"})
+    out.discard(word)
+    return sorted(out)
+
+
+def posting_docs(searcher, field: str, text: str) -> set[int]:
+    """The documents whose ``field`` holds ``text``."""
+    from whoosh import query as Q
+
+    return set(searcher.docs_for_query(Q.Term(field, text)))
 
 
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: set[int] | None = None,
-               coord: float = 0.0, groups: list[str] | None = None) -> list[tuple[int, float]]:
+               coord: float = 0.0, groups: list[str] | None = None,
+               doc_groups: dict | None = None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
     ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
     whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
     compares them with whoosh's own to 1e-12). With ``coord``, each score is then multiplied by the share of the
     terms the document matches, to that power (Lucene's classic coordination factor at 1); ``groups`` (one label
-    per term) makes terms with the same label count once, e.g. a word and its synonyms.
+    per term) makes terms with the same label count once, e.g. a word and its synonyms; ``doc_groups`` (label ->
+    the documents matching it) gives the groups' matches directly instead, e.g. for a phrase's words together.
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
@@ -399,7 +535,9 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
     n_groups = len(set(groups))
     # docs matched per group: counted directly for a one-term group, as a set where synonyms could double-count
     matched: tuple[Counter, dict[str, set[int]]] | None = None
-    if coord and n_groups > 1:
+    if doc_groups is not None:
+        n_groups = len(doc_groups)
+    elif coord and n_groups > 1:
         matched = (Counter(), {g: set() for g in groups if groups.count(g) > 1})
     try:
         for sub, offset in searcher.leaf_searchers():
@@ -415,6 +553,8 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
                 matched[1][g].update(searcher.docs_for_query(Q.Term(f, t)))
     if allowed is not None:
         scores = {d: s for d, s in scores.items() if d in allowed}
+    if doc_groups is not None and coord and n_groups > 1:
+        matched = (Counter(), doc_groups)
     if matched is not None:
         counts, sets = matched
         for docs in sets.values():

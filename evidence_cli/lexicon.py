@@ -72,6 +72,59 @@ def _load_lexicon_file(path: Path) -> dict[str, LexEntry]:
 
 
 @cache
+def shorthand(path: str | None = None) -> list[dict]:
+    """The clinical shorthand of the lexicon (``shorthand:``): each short form with what it means and the phrases
+    searched for it. A short form of one or two characters ("IO", "OS") is matched only as written; longer ones in
+    any case, unless the entry says ``case_sensitive``."""
+    from evidence_cli.paths import LEXICON
+    from evidence_cli.store import load_yaml_file
+
+    where = Path(path) if path else LEXICON
+    data = load_yaml_file(where)
+    entries = data.get("shorthand") if isinstance(data, dict) else None
+    if entries is None:
+        return []
+    known = lexicon(path)
+    names = {a.casefold() for e in known.values() for a in (e.id, *e.all_aliases, *e.brands)}
+    out: list[dict] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, e in enumerate(entries if isinstance(entries, list) else [None]):
+        where_i = f"shorthand[{i}]"
+        shorts = e.get("short") if isinstance(e, dict) else None
+        if not (isinstance(shorts, list) and shorts and all(isinstance(x, str) and x.strip() for x in shorts)
+                and isinstance(e.get("means"), str) and e["means"].strip()):
+            problems.append(Problem(str(where), None, f"{where_i}: needs `short:` (a list of short forms) and "
+                                                      "`means:` (what they stand for)"))
+            continue
+        search = e.get("search", [e["means"]])
+        if not (isinstance(search, list) and search and all(isinstance(x, str) and x.strip() for x in search)):
+            problems.append(Problem(str(where), None, f"{where_i}: `search:` must be a list of phrases"))
+            continue
+        for short in shorts:
+            if short.casefold() in names:
+                problems.append(Problem(str(where), None, f"{where_i}: {short!r} is already an entity alias; "
+                                                          "add it to that entity instead"))
+            elif short.casefold() in seen:
+                problems.append(Problem(str(where), None, f"{where_i}: {short!r} is listed twice"))
+            seen.add(short.casefold())
+            out.append({"short": short, "means": e["means"], "search": list(search),
+                        "case_sensitive": bool(e.get("case_sensitive", len(short) <= 2))})
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def targets(lex: dict[str, LexEntry]) -> dict[str, list[str]]:
+    """Each target (a gene) -> the drugs of the lexicon that target it, by id."""
+    out: dict[str, list[str]] = {}
+    for e in lex.values():
+        if e.type == "drug" and e.target:
+            out.setdefault(e.target, []).append(e.id)
+    return out
+
+
+@cache
 def lexicon(path: str | None = None) -> dict[str, LexEntry]:
     """The curated lexicon, keyed by entity id (cached)."""
     from evidence_cli.paths import LEXICON

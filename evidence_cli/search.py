@@ -32,10 +32,21 @@ TIERS = (
 KINDS = ("approval", "trial_result", "mechanism", "biomarker", "resistance", "strategy", "background",
          "open_question", "figure", "keywords")
 _FIELD_TERM = re.compile(r"\b(ref|refs|entity|section|kind|tier|doc):(\"[^\"]*\"|\S+)", re.IGNORECASE)
+# Words that shape a question but are not its subject: function words, question words ("why", "does") and request
+# words ("tell me about", "list"). They are not searched and do not count in coverage. Subject words that occur in
+# most claims ("tumor" in a corpus of tumour reviews) are found by document frequency instead (index.GENERIC_SHARE).
 QUESTION_WORDS = frozenset(
-    "a an and are as at be by can could do does did for from has have how i if in into is it its me of on or "
-    "should so tell than that the their them there these they this those to was we were what when where which "
-    "who whom why will with would you your about any anything known there's whats what's".split()
+    "a an and are as at be been being by can could do does did doing done for from has have having how i if in "
+    "into is it its me my of on or our should so tell than that the their them then there these they this those to "
+    "was we were what when where which while who whom whose why will with would you your about any anything known "
+    "there's whats what's whys how's also just please give show list explain describe find know get gets got getting "
+    "happen happens happening mean means meant say says said regarding concerning much many some "
+    "make makes made like between among under over versus vs via".split()
+)
+# The words of asking for evidence in an evidence tool ("what evidence supports…", "which references…"): not
+# searched beside other words, but searched when they are all the query has ("citation").
+REQUEST_WORDS = frozenset(
+    "evidence reference references ref refs citation citations cite cites cited source sources".split()
 )
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "relapse": ("resistance", "relapsed"),
@@ -72,6 +83,28 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 MIN_FUZZY = 5
 _EXCLUDING = re.compile(r"(?:besides|except|other than|apart from|excluding|not)\s+$", re.IGNORECASE)
+# "anti-PD-1", "PD-1 blockers", "CTLA-4 inhibitor": the drugs that target the named gene, and the gene itself
+_CLASS_AFTER = re.compile(r"\s*(?:blockers?|blockade|blocking|inhibitors?|inhibition|antibod(?:y|ies)|mabs?|"
+                          r"agents?|drugs?|therapy|therapies)\b", re.IGNORECASE)
+# "reference 12", "ref. 12", "citation [12]", "[12]": a question about a reference number, not the text "12"
+_REF_QUESTION = re.compile(
+    r"\b(?:references?|refs?\.?|citations?)\s*(?:no\.?\s*|number\s*|#\s*)?\[?(\d{1,5}(?:\s*(?:,|and|&)\s*\d{1,5})*)\]?"
+    r"|\[(\d{1,5}(?:\s*,\s*\d{1,5})*)\]",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+
+
+@dataclass
+class Term:
+    """One thing the user asked about, as it counts in ranking and coverage: a word with its synonyms, a name
+    with its aliases, a shorthand with what it stands for. A claim matches the term when it mentions one of
+    ``entities`` or all the words of one of ``phrases``."""
+
+    label: str  # as the user typed it
+    phrases: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    reading: str | None = None  # how a shorthand or class name was read, shown on stderr
 
 
 @dataclass
@@ -79,7 +112,10 @@ class QueryPlan:
     text: str
     words: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)  # entity ids recognised in the free text
-    corrections: dict[str, str] = field(default_factory=dict)  # typo -> alias
+    terms: list[Term] = field(default_factory=list)
+    corrections: dict[str, str] = field(default_factory=dict)  # typo -> alias or corpus word
+    readings: dict[str, str] = field(default_factory=dict)  # shorthand or class name -> what it was read as
+    ref_questions: list[str] = field(default_factory=list)  # "reference 12" read as ref:12
     refs: list[int] = field(default_factory=list)
     entity_filter: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
@@ -90,29 +126,30 @@ class QueryPlan:
 
     @property
     def empty(self) -> bool:
-        return not (self.words or self.entities or self.refs or self.entity_filter or self.sections or self.kinds
+        return not (self.terms or self.refs or self.entity_filter or self.sections or self.kinds
                     or self.tiers or self.docs or self.doc_refs)
 
     def expanded_words(self) -> list[str]:
-        out = list(self.words)
-        for w in self.words:
-            out.extend(SYNONYMS.get(w.lower(), ()))
-        return list(dict.fromkeys(out))
+        """Every word the terms search for in the text, each once."""
+        return list(dict.fromkeys(w for t in self.terms for p in t.phrases for w in p.split()))
 
-    def word_of(self) -> dict[str, str]:
-        """Each expanded word -> the query word it came from (a synonym counts with its word, not on its own)."""
-        out: dict[str, str] = {}
-        for w in self.words:
-            for x in (w, *SYNONYMS.get(w.lower(), ())):
-                out.setdefault(x, w)
-        return out
+
+@dataclass(frozen=True)
+class Shorthand:
+    short: str
+    means: str
+    search: tuple[str, ...]
+    case_sensitive: bool
 
 
 class AliasMatcher:
     """Finds lexicon aliases in user text (longest first; case-sensitive where the lexicon says so)."""
 
-    def __init__(self, table: list, is_word: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, table: list, is_word: Callable[[str], bool] | None = None, *,
+                 targets: dict[str, list[str]] | None = None, shorthand: list[Shorthand] | None = None,
+                 vocabulary: Callable[[], list[str]] | None = None) -> None:
         self.is_word = is_word  # True for a word the corpus itself uses: never a typo
+        self.targets = targets or {}  # gene id -> ids of the drugs that target it
         self.exact: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for alias, eid, case_sensitive in table:
@@ -125,12 +162,11 @@ class AliasMatcher:
         self.any_case: dict[str, str] = {}
         for alias, eid, _ in table:
             self.any_case.setdefault(alias.casefold(), eid)
-        vocabulary = sorted({a.casefold() for a, _, _ in table if len(a) >= MIN_FUZZY and " " not in a})
-        # candidates by first letter: a typo keeps its first letter far more often than not, and this keeps
-        # difflib's work per word small enough for thousands of queries a second
-        self.by_initial: dict[str, list[str]] = {}
-        for a in vocabulary:
-            self.by_initial.setdefault(a[0], []).append(a)
+        self.short_exact = {s.short: s for s in shorthand or () if s.case_sensitive}
+        self.short_folded = {s.short.casefold(): s for s in shorthand or () if not s.case_sensitive}
+        self._aliases = sorted({a.casefold() for a, _, _ in table if len(a) >= MIN_FUZZY and " " not in a})
+        self._vocabulary = vocabulary  # the corpus's own words, loaded only when a correction is weighed
+        self._by_initial: dict[str, list[str]] | None = None
         self._corrections: dict[str, str | None] = {}
         self._max_words = max((len(a.split()) for a, _, _ in table), default=1)
 
@@ -140,6 +176,9 @@ class AliasMatcher:
         if name in self.ids:
             return name
         return self.exact.get(name) or self.any_case.get(name.casefold())
+
+    def shorthand(self, word: str) -> Shorthand | None:
+        return self.short_exact.get(word) or self.short_folded.get(word.casefold())
 
     def find(self, text: str) -> tuple[list[tuple[int, int, str]], str]:
         """Entity mentions in ``text`` as (start, end, id), and the text with them blanked out."""
@@ -179,18 +218,30 @@ class AliasMatcher:
         return spans, "".join(blanked)
 
     def correct(self, word: str) -> str | None:
-        """The alias a misspelt word most likely means (only for words of 5+ letters, close matches)."""
+        """The alias or corpus word a misspelt word most likely means: only for words of 5+ letters that are
+        neither English words nor words of the corpus, and only for close matches."""
         low = word.casefold()
         if len(low) < MIN_FUZZY or low in QUESTION_WORDS:
             return None
         if low not in self._corrections:
-            candidates = [a for a in self.by_initial.get(low[0], ()) if abs(len(a) - len(low)) <= 3]
-            match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
+            match: list[str] = []
             # an ordinary word ("rates", "light") or one the corpus uses is what the user meant, not a typo
-            if match and ((self.is_word is not None and self.is_word(word)) or english_word(low)):
-                match = []
+            if not ((self.is_word is not None and self.is_word(word)) or english_word(low)):
+                # a typo keeps its first letter far more often than not, and this keeps difflib's work small
+                candidates = [a for a in self._candidates().get(low[0], ()) if abs(len(a) - len(low)) <= 3]
+                match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
             self._corrections[low] = match[0] if match else None
         return self._corrections[low]
+
+    def _candidates(self) -> dict[str, list[str]]:
+        if self._by_initial is None:
+            words = set(self._aliases)
+            if self._vocabulary is not None:
+                words.update(w for w in self._vocabulary() if len(w) >= MIN_FUZZY)
+            self._by_initial = {}
+            for w in sorted(words):
+                self._by_initial.setdefault(w[0], []).append(w)
+        return self._by_initial
 
 
 @cache
@@ -252,30 +303,83 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
             plan.tiers.append(value.lower())
         return " "
 
-    text_without_fields = _FIELD_TERM.sub(take_field, text)
-    spans, rest = matcher.find(text_without_fields)
-    # "besides atezolizumab", "other than CTLA-4": the user wants the others, so that name is not boosted
-    excluded = {eid for a, _, eid in spans if _EXCLUDING.search(text_without_fields[max(0, a - 14):a])}
-    plan.entities = list(dict.fromkeys(eid for _, _, eid in spans if eid not in excluded))
-    # the words of a recognised name still count as words ("PD-L1 expression" also looks for "expression")
-    # (whole words only: "HAVCR2" is a symbol, not the word "HAVCR"; and they are not typo-corrected)
-    alias_words = [w.casefold() for a, b, eid in spans if eid not in excluded
-                   for w in re.findall(r"\b[^\W\d_]{4,}\b", _strip_anti(text_without_fields[a:b]))]
-    plan.words.extend(w for w in alias_words if w not in QUESTION_WORDS)
-    for word in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", rest):
+    def take_ref_question(m: re.Match) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", m.group(1) or m.group(2))]
+        if not numbers or min(numbers) < 1:
+            return m.group(0)
+        plan.ref_questions.append(" ".join(m.group(0).split()))
+        plan.refs.extend(n for n in numbers if n not in plan.refs)
+        return " "
+
+    rest = _REF_QUESTION.sub(take_ref_question, _FIELD_TERM.sub(take_field, text))
+    spans, blanked = matcher.find(rest)
+    for a, b, eid in spans:
+        # "besides atezolizumab", "other than CTLA-4": the user wants the others, so that name is not searched
+        if _EXCLUDING.search(rest[max(0, a - 14):a]):
+            continue
+        surface = rest[a:b]
+        term = _name_term(surface, eid, matcher, rest[b:])
+        plan.terms.append(term)
+        if term.reading:
+            plan.readings[surface if surface.casefold().startswith("anti-") else term.label] = term.reading
+    words = [m.group(0) for m in _WORD.finditer(blanked) if m.group(0).casefold() not in QUESTION_WORDS]
+    if plan.terms or any(w.casefold() not in REQUEST_WORDS for w in words):
+        words = [w for w in words if w.casefold() not in REQUEST_WORDS]
+    for word in words:
         low = word.casefold()
-        if low in QUESTION_WORDS:
+        short = matcher.shorthand(word)
+        if short is not None:
+            plan.terms.append(_shorthand_term(word, short, matcher))
+            plan.readings[word] = short.means
             continue
         fixed = matcher.correct(word) if not low.isdigit() else None
         if fixed and fixed != low:
+            plan.corrections[word] = fixed
             eid = matcher.any_case.get(fixed)
-            if eid:
-                plan.corrections[word] = fixed
-                if eid not in plan.entities:
-                    plan.entities.append(eid)
-                continue
-        plan.words.append(low)
+            plan.terms.append(Term(word, entities=[eid]) if eid else _word_term(fixed, label=word))
+            continue
+        plan.terms.append(_word_term(low))
+    # one term per name or word: "PD-1 and PD-1 blockers" asks about PD-1 once
+    merged: dict[tuple, Term] = {}
+    for t in plan.terms:
+        merged.setdefault((tuple(t.entities), tuple(t.phrases)), t)
+    plan.terms = list(merged.values())
+    plan.entities = list(dict.fromkeys(e for t in plan.terms for e in t.entities))
+    plan.words = list(dict.fromkeys(t.label.casefold() for t in plan.terms if not t.entities))
     return plan
+
+
+def _word_term(word: str, label: str | None = None) -> Term:
+    return Term(label or word, phrases=list(dict.fromkeys((word, *SYNONYMS.get(word, ())))))
+
+
+def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Term:
+    """A recognised name; "anti-X" and "X blockers" also stand for the drugs that target X."""
+    term = Term(surface, entities=[eid])
+    # the words of a name still count ("PD-L1 expression" also finds "expression"), as the same term
+    # (whole words only: "HAVCR2" is a symbol, not the word "HAVCR"; and they are not typo-corrected)
+    words = [w.casefold() for w in re.findall(r"\b[^\W\d_]{4,}\b", _strip_anti(surface))]
+    words = [w for w in words if w not in QUESTION_WORDS]
+    if words:
+        term.phrases.append(" ".join(words))
+    drugs = matcher.targets.get(eid, [])
+    if drugs and (surface.casefold().startswith("anti-") or _CLASS_AFTER.match(after)):
+        term.entities.extend(d for d in drugs if d not in term.entities)
+        term.reading = f"{_strip_anti(surface)} or a drug that targets it ({', '.join(drugs)})"
+    return term
+
+
+def _shorthand_term(word: str, short: Shorthand, matcher: AliasMatcher) -> Term:
+    term = Term(word, phrases=[word.casefold()], reading=short.means)  # the short form itself, where printed
+    for phrase in short.search:
+        eid = matcher.resolve(phrase)
+        if eid is not None:
+            term.entities.append(eid)
+        else:
+            words = [w.casefold() for w in _WORD.findall(phrase) if w.casefold() not in QUESTION_WORDS]
+            if words:
+                term.phrases.append(" ".join(words))
+    return term
 
 
 def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[str] | None = None) -> None:

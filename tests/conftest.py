@@ -34,3 +34,9 @@ def corpus_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", dest)
     return dest
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> str:
+    """An index folder shared by the tests of one module."""
+    return str(tmp_path_factory.mktemp("index"))

@@ -14,11 +14,6 @@ runner = CliRunner()
 CLAIMS = str(ROOT / "claims.yaml")
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("index"))
-
-
 def q(index_dir, *args):
     return runner.invoke(app, ["query", *args, "--claims", CLAIMS, "--index-dir", index_dir])
 
@@ -94,7 +89,7 @@ def test_brackets_are_not_rich_markup(index_dir):
 def test_tsv_and_markdown(index_dir):
     tsv = q(index_dir, "1 in 33 colorectal", "-f", "tsv", "-n", "1").stdout.splitlines()
     assert tsv[0].split("\t") == ["id", "score", "doc", "section", "kind", "tier", "refs", "author_year",
-                                  "context_refs", "hedged", "edited", "text"]
+                                  "context_refs", "hedged", "edited", "unmatched", "text"]
     assert tsv[1].split("\t")[2] == "wong2017"
     assert tsv[1].split("\t")[6] == "27,28"
     md = q(index_dir, "ipilimumab approval melanoma 2011", "-f", "markdown", "-n", "1").stdout

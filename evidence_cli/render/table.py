@@ -64,6 +64,8 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
     if hedge != "none":
         cues = record["hedging"].get("cues") or []
         text.append(f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]", style="magenta")
+    if record.get("unmatched"):  # a query's terms this claim does not mention
+        text.append(f"\nnot matched: {printable(', '.join(record['unmatched']))}", style="dim")
     return text
 
 

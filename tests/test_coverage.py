@@ -1,0 +1,121 @@
+"""Coverage and question understanding: what a hit matches, what the corpus does not mention, clinical shorthand,
+question words, typos in biomedical words, and questions about a reference number."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evidence_cli.cli import app
+from tests.test_cli_search import CLAIMS, q, runner
+
+
+def ids(result) -> list[str]:
+    return [h["id"] for h in json.loads(result.stdout)]
+
+
+def test_a_word_no_claim_mentions_is_named_and_each_hit_says_what_it_missed(index_dir):
+    result = q(index_dir, "pembrolizumab infusion", "-f", "json", "-n", "3")
+    assert result.exit_code == 0
+    assert "note: no claim mentions 'infusion'" in result.stderr
+    hits = json.loads(result.stdout)
+    assert all(h["matched"] == ["pembrolizumab"] and h["unmatched"] == ["infusion"] for h in hits)
+
+
+def test_terms_never_found_together_are_flagged(index_dir):
+    # "dosing" occurs once (TIM-3 antibodies), pembrolizumab often, never in one sentence
+    result = q(index_dir, "pembrolizumab dose", "-f", "json", "-n", "3")
+    assert result.exit_code == 0
+    assert "no claim mentions 'pembrolizumab' and 'dose' together" in result.stderr
+    assert all(h["unmatched"] for h in json.loads(result.stdout))
+
+
+def test_matching_only_generic_words_is_no_answer(index_dir):
+    # "tumor" is in more than a fifth of the chapter's claims; "infusion" in none
+    result = q(index_dir, "tumor infusion", "-f", "json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "no claim mentions 'infusion'" in result.stderr
+    assert "no claims match 'tumor infusion'" in result.stderr
+
+
+def test_a_query_of_generic_words_only_says_so(index_dir):
+    result = q(index_dir, "tumors", "-f", "json", "-n", "2")
+    assert result.exit_code == 0
+    assert "'tumors' occurs in more than 20% of the claims" in result.stderr
+
+
+def test_a_covered_question_is_not_flagged(index_dir):
+    result = q(index_dir, "TIM-3 ligands", "-f", "json", "-n", "1")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert json.loads(result.stdout)[0]["matched"] == ["TIM-3", "ligands"]
+    assert json.loads(result.stdout)[0]["unmatched"] == []
+
+
+@pytest.mark.parametrize(("text", "reading", "top"), [
+    ("pembro responses", "reading 'pembro' as pembrolizumab", None),
+    ("MSI-H colorectal", "reading 'MSI-H' as microsatellite instability", "wong2017-2.4-33"),
+    ("ICI resistance", "reading 'ICI' as immune checkpoint inhibitor", "wong2017-2.5-01"),
+])
+def test_clinical_shorthand_is_read_and_said(index_dir, text, reading, top):
+    result = q(index_dir, text, "-f", "json", "-n", "3")
+    assert result.exit_code == 0, result.stderr
+    assert reading in result.stderr
+    if top:
+        assert ids(result)[0] == top
+    else:
+        assert all("pembrolizumab" in h["entities"] for h in json.loads(result.stdout))
+
+
+def test_anti_target_stands_for_the_drugs_that_target_it(index_dir):
+    result = q(index_dir, "anti-CTLA4 survival", "-f", "json", "-n", "2")
+    assert "reading 'anti-CTLA4' as CTLA4 or a drug that targets it (ipilimumab, tremelimumab)" in result.stderr
+    assert set(ids(result)) == {"wong2017-2.1-24", "wong2017-2.1-22"}  # ipilimumab's survival figures
+
+
+def test_question_words_do_not_count_and_word_forms_meet(index_dir):
+    # "upregulated" and "upregulation" stem apart; "why", "does", "get" are not the subject
+    result = q(index_dir, "why does PD-L1 get upregulated in tumors", "-f", "json", "-n", "1")
+    assert ids(result) == ["wong2017-2.6-04"]
+    assert json.loads(result.stdout)[0]["matched"] == ["PD-L1", "upregulated", "tumors"]
+
+
+def test_typos_in_disease_words_are_corrected_towards_the_corpus(index_dir):
+    result = q(index_dir, "colorectl cancer", "-f", "json", "-n", "2")
+    assert "note: searching 'colorectal' for 'colorectl'" in result.stderr
+    assert ids(result) == ["wong2017-2.4-31", "wong2017-2.4-32"]
+
+
+def test_a_question_about_a_reference_number(index_dir):
+    result = q(index_dir, "what is reference 12", "-f", "json")
+    assert result.exit_code == 0
+    assert ids(result) == ["wong2017-2.2-04"]  # the one claim citing [12]; not "IL-12"
+    assert "`evidence refs 12`" in result.stderr
+    assert "the reference list of wong2017 is not in the corpus" in result.stderr
+
+
+def test_request_words_alone_are_still_searched(index_dir):
+    result = q(index_dir, "evidence", "-f", "json")
+    assert "nothing to search for" not in result.stderr
+
+
+def test_batch_reports_coverage(tmp_path, index_dir):
+    queries = tmp_path / "q.txt"
+    queries.write_text("pembrolizumab infusion\nMSI-H\n", encoding="utf-8")
+    result = runner.invoke(app, ["batch", str(queries), "--claims", CLAIMS, "--index-dir", index_dir])
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["uncovered"] == ["infusion"]
+    assert first["coverage"] == [{"term": "pembrolizumab", "claims": 14, "generic": False},
+                                 {"term": "infusion", "claims": 0, "generic": False}]
+    assert second["readings"] == {"MSI-H": "microsatellite instability (high), the mark of a mismatch-repair defect"}
+    assert second["uncovered"] == []
+
+
+def test_inflections_join_forms_a_stemmer_splits():
+    from evidence_cli.index import _inflections
+
+    assert {"upregulation", "upregulate", "upregulates"} <= set(_inflections("upregulated"))
+    assert "presentation" not in _inflections("present")  # only verbs in -ate take -ation
+    assert _inflections("cell") == []  # short words are left to the stemmer
