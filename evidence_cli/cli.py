@@ -789,8 +789,11 @@ def regimens(
 
     Example: evidence regimens --against pdl1_upregulation
 
-    basis: reported (data in the document), proposed (the document suggests it), inferred (the tool's own
-    mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier.
+    One row per combination of agents and the mechanism it counters. Its basis is its strongest claim's
+    (named under "basis from"): reported (data from patients), preclinical (animal models or cells), stated
+    (the document says it works without naming the data), proposed (the document suggests it), inferred (the
+    tool's own mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier. See
+    `evidence glossary`.
     """
     from evidence_cli.views.domain import mechanism_rules, per_document
     from evidence_cli.views.domain import regimens as view
@@ -804,7 +807,8 @@ def regimens(
     for r in rows:
         r["agents_shown"] = " + ".join(r["agents"])
         r["inference_shown"] = r.get("inference", "")
-    _emit_view(rows, fmt, [("agents_shown", "regimen"), ("basis", "basis"), ("tier", "tier"),
+    _emit_view(rows, fmt, [("agents_shown", "regimen"), ("basis", "basis"), ("basis_claim", "basis from"),
+                           ("tier", "tier"),
                            ("hedged", "hedged"), ("against", "against"), ("claims", "claims"), ("refs", "refs"),
                            ("inference_shown", "inference")],
                "combination regimens", "no regimen in the corpus matches" + (
@@ -816,7 +820,9 @@ def _regimen_tree(rows: list[dict]) -> None:
     from evidence_cli.render.table import tree
 
     for r in rows:
-        label = f"{' + '.join(r['agents'])} — {r['basis']}, {r['tier']}" + (" (hedged)" if r["hedged"] else "")
+        label = (f"{' + '.join(r['agents'])} — {r['basis']}"
+                 + (f" (per {r['basis_claim']})" if r.get("basis_claim") else "")
+                 + f", {r['tier']}" + (" (hedged)" if r["hedged"] else ""))
         links = [_claim_line(x["claim"], x["text"], x["refs"], x["hedged"], x["hedge_cues"], r) + f"  ← {x['role']}"
                  for x in r["rationale"]]
         if r.get("inference"):
@@ -911,6 +917,8 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).",
                                                 show_default=False, dir_okay=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    with_inferred: Annotated[bool, typer.Option("--with-inferred", help="Also export the regimens the tool infers "
+                                                "itself (basis: inferred); left out by default.")] = False,
     limit: LimitOpt = 10,
     doc: DocOpt = None,
     claims: ClaimsOpt = None,
@@ -970,6 +978,8 @@ def export(
             view = getattr(domain, name)
             options = {"documents": data["documents"]} if name == "approvals" else {}
             sections[name] = domain.per_document(view, all_claims, **options)
+        if "regimens" in sections and not with_inferred:  # the tool's own inferences stay out of notes unless asked
+            sections["regimens"] = [r for r in sections["regimens"] if r["basis"] != "inferred"]
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
     text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
     if output is None:

@@ -117,6 +117,31 @@ def test_regimens_basis_chain_and_order(chapter_claims, by_id):
         assert all(link["claim"] in by_id and by_id[link["claim"]]["text"] == link["text"] for link in r["rationale"])
 
 
+def test_one_regimen_per_combination_and_mechanism_with_its_strongest_basis(chapter_claims):
+    rows = _rows(chapter_claims, domain.regimens)
+    tim3 = [r for r in rows if "tim3_upregulation" in r["against"]]
+    # "Co-blockade of both TIM3 and PD-1 can prevent resistance [45]" sums up the animal data before it (2.5-16,
+    # also [45]); "PD-1/PD-L1 blockers combined with investigational TIM-3 blockers" only proposes it: one row
+    assert len(tim3) == 1
+    assert (tim3[0]["basis"], tim3[0]["basis_claim"], tim3[0]["tier"]) == (
+        "preclinical", "wong2017-2.5-16", "preclinical_animal")
+    assert {"wong2017-2.5-17", "wong2017-2.5-16", "wong2017-2.6-09"} <= set(tim3[0]["claims"])
+    roles = {link["claim"]: link["role"] for link in tim3[0]["rationale"]}
+    assert roles["wong2017-2.5-16"] == "data it rests on"
+    # data from patients only is "reported"; animal data is "preclinical"
+    assert [r["basis"] for r in rows if "wong2017-2.2-29" in r["claims"]] == ["preclinical"]
+    assert all(r["basis"] in domain.BASES for r in rows)
+
+
+def test_export_leaves_the_tools_inferences_out_unless_asked():
+    plain = runner.invoke(app, ["export", "--topic", "regimens", "--claims", CLAIMS])
+    assert plain.exit_code == 0
+    assert "(inferred)" not in plain.stdout and "inferred by the tool, not stated" not in plain.stdout
+    asked = runner.invoke(app, ["export", "--topic", "regimens", "--with-inferred", "--claims", CLAIMS])
+    assert "PD-1 blocker + avelumab (inferred)" in asked.stdout
+    assert "inferred by the tool, not stated in the document" in asked.stdout
+
+
 def test_regimens_against_a_mechanism_without_strategy(chapter_claims):
     assert _rows(chapter_claims, domain.regimens, against="mhc_loss") == []
 

@@ -185,10 +185,11 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
         out.append("## Combination regimens\n")
         rows = []
         for r in sections["regimens"]:
-            rows.append([escape(" + ".join(r["agents"])), r["basis"], r["tier"], ", ".join(r["against"]) or "—",
-                         _ids(r["claims"]), _refs(r["refs"])])
+            rows.append([escape(" + ".join(r["agents"])), r["basis"], _ids([r["basis_claim"]] if r.get("basis_claim")
+                                                                           else []) or "—",
+                         r["tier"], ", ".join(r["against"]) or "—", _ids(r["claims"]), _refs(r["refs"])])
             used.update(r["claims"])
-        out.append(_table(["regimen", "basis", "tier", "against", "claims", "refs"], rows))
+        out.append(_table(["regimen", "basis", "basis from", "tier", "against", "claims", "refs"], rows))
         for r in sections["regimens"]:
             out.append(f"### {escape(' + '.join(r['agents']))} ({r['basis']})\n")
             if r.get("inference"):

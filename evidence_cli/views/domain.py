@@ -404,9 +404,20 @@ _PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conduc
 _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
 _COMBINING = re.compile(r"combin|co-blockade|synergi|fused|prevented resistance|prevent resistance|"
                         r"improve (?:tumor )?sensitivity", re.I)
-_BASIS_ORDER = {"reported": 0, "proposed": 1, "inferred": 2}
+# Basis of a regimen, strongest first: data from patients; data from animals or cells; a statement of the document
+# that names no data; a proposal; the tool's own inference. A regimen's basis is its strongest claim's.
+BASES = {
+    "reported": "data from patients: a trial, an approval or clinical observation",
+    "preclinical": "data from animal models or cells",
+    "stated": "the document states it works, without naming the data in that passage",
+    "proposed": "the document suggests it (could, might, a strategy)",
+    "inferred": "the tool's own mechanism -> target -> agent chain, not stated in the document",
+}
+_BASIS_ORDER = {b: n for n, b in enumerate(BASES)}
+_PATIENT_TIERS = frozenset(("regulatory_approval", "randomized_phase3", "phase2", "phase1", "clinical_trial",
+                            "clinical_observational"))
+_LAB_TIERS = frozenset(("preclinical_animal", "in_vitro"))
 _TRIAL_WORDS = re.compile(r"\b(?:trials?|randomly assigned|randomi[sz]ed|phase (?:I|II|III|1|2|3)\b)", re.I)
-_TRIAL_TIERS = frozenset(("regulatory_approval", "randomized_phase3", "phase2", "phase1", "clinical_trial"))
 
 
 def _arms(claim: dict) -> list[dict]:
@@ -493,7 +504,6 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
     mechs = resistance(live)
     by_id = {c["id"]: c for c in live}
     rows: list[dict] = []
-    seen: dict[tuple, dict] = {}
     for i, c in enumerate(live):
         if c.get("kind") in ("figure", "keywords", "open_question") or c["section"] == "abstract":
             continue
@@ -501,7 +511,7 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
         combos = [g for g in _drug_groups(c["text"], _ents(c, "drug")) if len(g) > 1]
         arm_sets = [[{"agent": d, "examples": []} for d in g] for g in combos] if len(combos) > 1 else [_arms(c)]
         for arms in arm_sets:
-            _regimen_of(c, i, arms, live, mechs, by_id, rows, seen)
+            _regimen_of(c, i, arms, live, mechs, by_id, rows)
     rows.extend(_inferred(live, mechs, rows))
     if against:
         rows = [r for r in rows if against in r["against"]]
@@ -514,11 +524,14 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
     from evidence_cli.tagging import tier_rank
 
     rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
+    for r in rows:
+        r.pop("_targets", None)
+        r.pop("_stating", None)
     return rows
 
 
 def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list[dict], by_id: dict,
-                rows: list[dict], seen: dict) -> None:
+                rows: list[dict]) -> None:
     """Add the regimen claim ``c`` states with ``arms`` (or merge it into one already seen), if it is one."""
     chain = [c]
     if len(arms) < 2 and re.match(r"(?:In turn, )?[Tt]his\b", c["text"]) and i > 0:
@@ -529,43 +542,97 @@ def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list
             chain = [*prev, c]
     if not _is_combination(arms) or not _COMBINING.search(" ".join(x["text"] for x in chain)):
         return
-    # trial results (and approvals) report a regimen; a proposal is what a sentence only suggests
-    if c.get("kind") in ("trial_result", "approval") or c.get("tier") in _TRIAL_TIERS:
-        basis = "reported"
-    elif _PROPOSED.search(c["text"]):
-        basis = "proposed"
-    else:
-        basis = "reported" if _REPORTED.search(c["text"]) or _TRIAL_WORDS.search(c["text"]) else "proposed"
+    basis, data = _basis(c, i, live)
+    if data is not c and data["id"] not in {x["id"] for x in chain}:
+        chain = [*chain, data]
     agents = _unique(_arm_label(a) for a in arms)  # each agent once
-    key = tuple(sorted({x for a in arms for x in (a["examples"] or [a["agent"]])}))
+    targets = list(dict.fromkeys(_targets(a) for a in arms))  # each agent once, as in `agents`
     chain_ids = {x["id"] for x in chain}
     linked = [m for m in mechs if chain_ids & {s["claim"] for s in m["strategies"]}]
-    if (key, basis) in seen:  # the same agents on the same basis: one regimen with all its claims
-        row = seen[(key, basis)]
+    against = [m["mechanism"] for m in linked]
+    row = next((r for r in rows if r["basis"] != "inferred" and _same_regimen(r, targets, against)), None)
+    if row is not None:  # the same agents against the same mechanism: one regimen with all its claims
+        if _strength(basis, data) < _strength(row["basis"], by_id[row["basis_claim"]]):
+            # the strongest claim (basis, then evidence tier) gives the regimen its basis and name
+            row.update(agents=agents, basis=basis, basis_claim=data["id"], _targets=targets)
         row["claims"] = _unique(row["claims"] + [x["id"] for x in chain])
         row["rationale"].extend(_link(x, "supporting statement") for x in chain if x["id"] not in
                                 {r["claim"] for r in row["rationale"]})
         row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
         row["numbers"] = _unique(row["numbers"] + [n["text"] for x in chain for n in x.get("numbers") or []
                                                    if _outcome(n)])
-        row["tier"] = _best_tier([by_id[x] for x in row["claims"]])
+        row["_stating"] = _unique(row["_stating"] + [x["id"] for x in chain])
+        row["tier"] = _best_tier([by_id[x] for x in row["_stating"]])  # the regimen's claims, not the mechanism's
         row["hedged"] = row["hedged"] or any(_hedged(x) for x in chain)
-        row["against"] = _unique(row["against"] + [m["mechanism"] for m in linked])
+        row["against"] = _unique(row["against"] + against)
         return
     row = {
-        "agents": agents, "basis": basis, "against": [m["mechanism"] for m in linked],
+        "agents": agents, "basis": basis, "basis_claim": data["id"], "against": against,
         "tier": _best_tier(chain), "hedged": any(_hedged(x) for x in chain),
         "claims": [x["id"] for x in chain], "refs": _refs_of(chain),
-        "rationale": [_link(x, "regimen statement") for x in chain]
+        "rationale": [_link(x, "regimen statement" if x is not data or x is c else "data it rests on")
+                      for x in chain]
         + [_link(by_id[m_claim], f"mechanism it counters: {m['name']}") for m in linked
            for m_claim in m["claims"][:2]],
         "numbers": [n["text"] for x in chain for n in x.get("numbers") or [] if _outcome(n)],
+        "_targets": targets, "_stating": [x["id"] for x in chain],
     }
     for m in linked:
         row["claims"] = _unique(row["claims"] + m["claims"][:2])
     row["refs"] = _refs_of([by_id[x] for x in row["claims"]])
-    seen[(key, basis)] = row
     rows.append(row)
+
+
+def _strength(basis: str, claim: dict) -> tuple[int, int]:
+    from evidence_cli.tagging import tier_rank
+
+    return _BASIS_ORDER[basis], tier_rank(claim.get("tier", "review_statement"))
+
+
+def _basis(c: dict, i: int, live: list[dict]) -> tuple[str, dict]:
+    """The basis a regimen claim gives, and the claim that gives it: its own data (patients or laboratory), the
+    data of the passage it sums up (a sentence before it in its paragraph citing the same reference), else a
+    statement or a proposal."""
+    tier = c.get("tier")
+    if c.get("kind") in ("trial_result", "approval") or tier in _PATIENT_TIERS:
+        return "reported", c
+    if tier in _LAB_TIERS:
+        return "preclinical", c
+    if tier == "hypothesis" or _PROPOSED.search(c["text"]):
+        return "proposed", c
+    if not (_REPORTED.search(c["text"]) or _TRIAL_WORDS.search(c["text"])):
+        return "proposed", c
+    cited = set(c.get("refs") or c.get("context_refs") or [])
+    for x in reversed(live[max(0, i - 3): i]):
+        if (x.get("doc"), x["section"], x.get("paragraph")) != (c.get("doc"), c["section"], c.get("paragraph")):
+            continue
+        if cited & set(x.get("refs") or x.get("context_refs") or []) and x.get("tier") in _PATIENT_TIERS | _LAB_TIERS:
+            return ("reported" if x["tier"] in _PATIENT_TIERS else "preclinical"), x
+    return "stated", c
+
+
+def _targets(arm: dict) -> frozenset[str]:
+    """What an arm acts on, to tell whether two regimens name the same agents: a drug by its id, a class by the
+    molecules of its name ("PD-1/PD-L1 blocker" -> PD-1, PD-L1), anything else by its name."""
+    if arm["agent"].endswith(" blocker") and arm["agent"] != GENERIC:
+        return frozenset([*arm["agent"].removesuffix(" blocker").split("/"), *arm["examples"]])
+    return frozenset(arm["examples"] or arm["agent"].split(" or "))
+
+
+def _same_regimen(row: dict, targets: list[frozenset[str]], against: list[str]) -> bool:
+    """Same agents (each arm of one overlaps an arm of the other, one to one) against the same mechanism (or
+    neither linked to one)."""
+    if bool(row["against"]) != bool(against) or (against and not set(row["against"]) & set(against)):
+        return False
+    theirs = list(row["_targets"])
+    if len(theirs) != len(targets):
+        return False
+    for t in targets:
+        match = next((x for x in theirs if x & t), None)
+        if match is None:
+            return False
+        theirs.remove(match)
+    return True
 
 
 def _hedged(claim: dict) -> bool:
@@ -617,7 +684,8 @@ def _inferred(claims: list[dict], mechs: list[dict], existing: list[dict]) -> li
                     _link(drug_claim, f"{drug.id} blocks {e.label}"),
                 ]
                 out.append({
-                    "agents": ["PD-1 blocker", drug.id], "basis": "inferred", "against": [m["mechanism"]],
+                    "agents": ["PD-1 blocker", drug.id], "basis": "inferred", "basis_claim": None,
+                    "against": [m["mechanism"]],
                     "tier": "hypothesis", "hedged": True,
                     "claims": [mech_claim["id"], drug_claim["id"]], "refs": _refs_of([mech_claim, drug_claim]),
                     "rationale": chain,
