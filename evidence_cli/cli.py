@@ -25,7 +25,11 @@ app = typer.Typer(
     help=(
         "Exact, cited answers from immunotherapy reviews and papers.\n\n"
         "Every row carries the claim ids and reference numbers it rests on.\n\n"
-        "Start with:\n\n  evidence query \"TIM-3 resistance\"\n\n  evidence approvals\n\n  evidence regimens"
+        "Start with:\n\n  evidence query \"TIM-3 resistance\"\n\n  evidence approvals\n\n  evidence regimens\n\n"
+        "  evidence glossary   (what kind, tier, hedging and basis mean)\n\n"
+        "The bundled corpus is one 2017 open-access book chapter on CTLA-4 and PD-1/PD-L1 blockade, predictive "
+        "biomarkers and adaptive resistance. It does not cover dosing, toxicity management or approvals after "
+        "2016; add your own reviews with `evidence ingest`."
     ),
     no_args_is_help=True,
     add_completion=True,
@@ -205,7 +209,49 @@ def validate(claims: ClaimsOpt = None) -> None:
     err(f"{path}: valid" + (f" ({len(unlisted)} citation(s) without a reference-list entry)" if unlisted else ""))
 
 
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="At most this many results.")]
+def whole_number(low: int, high: int | None = None):
+    """A parser for an option that takes a whole number, with a message in words."""
+    wanted = f"a whole number from {low} to {high:,}" if high is not None else f"a whole number of {low} or more"
+
+    def parse(value) -> int:
+        text = str(value).strip()
+        if not (text.isascii() and text.lstrip("-").isdigit()) or int(text) < low or (high is not None
+                                                                                      and int(text) > high):
+            raise typer.BadParameter(f"expects {wanted}, not {text!r}")
+        return int(text)
+
+    return parse
+
+
+def _complete_from(values):
+    """A shell-completion callback offering ``values()`` that start with what is typed."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values() if v.startswith(incomplete)]
+
+    return complete
+
+
+def _kinds():
+    from evidence_cli.search import KINDS
+
+    return KINDS
+
+
+def _tiers():
+    from evidence_cli.search import TIERS
+
+    return TIERS
+
+
+def _mechanism_ids():
+    from evidence_cli.views.domain import mechanism_rules
+
+    return [m["id"] for m in mechanism_rules()["mechanisms"]]
+
+
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", parser=whole_number(1, 10_000), metavar="N",
+                                       help="At most this many results (1 to 10,000).")]
 
 
 def _load_claims(claims: Path | None) -> list[dict]:
@@ -324,13 +370,17 @@ def query(
                                              "ref:45 ref:DOC:45 doc:DOC entity:HAVCR2 section:2.5 "
                                              "kind:approval.")] = "",
     limit: LimitOpt = 10,
-    ref: Annotated[list[int] | None, typer.Option("--ref", min=1, help="Only claims citing this reference.")] = None,
+    ref: Annotated[list[int] | None, typer.Option("--ref", parser=whole_number(1), metavar="N",
+                                                  help="Only claims citing this reference number.")] = None,
     entity: Annotated[list[str] | None, typer.Option("--entity", "-e", help="Only claims mentioning this entity "
                                                      "(id, alias or brand, e.g. Keytruda, CD274).")] = None,
     section: Annotated[list[str] | None, typer.Option("--section", "-s", help="Only this section, e.g. 2.5.")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", help="Only this claim kind, e.g. approval.")] = None,
-    tier: Annotated[list[str] | None, typer.Option("--tier", "-t", help="Only this evidence tier, e.g. "
-                                                   "randomized_phase3 or hypothesis.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", "-k", autocompletion=_complete_from(_kinds),
+                                                   help="Only this claim kind, e.g. approval (see `evidence "
+                                                        "glossary`).")] = None,
+    tier: Annotated[list[str] | None, typer.Option("--tier", "-t", autocompletion=_complete_from(_tiers),
+                                                   help="Only this evidence tier, e.g. randomized_phase3 or "
+                                                        "hypothesis (see `evidence glossary`).")] = None,
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
     claims: ClaimsOpt = None,
@@ -341,7 +391,13 @@ def query(
     Example: evidence query "why do patients relapse on anti-PD-1 therapy"
 
     Brand names, gene aliases and HGNC symbols find the same claims (Keytruda = pembrolizumab, B7-H1 = CD274 =
-    PD-L1); small typos in drug and gene names are corrected (shown on stderr). Exit 0 with hits, 1 without.
+    PD-L1); clinical shorthand is read (pembro, ICI, MSI-H, irAE), "anti-PD-1" also finds the drugs that target
+    PD-1, and small typos are corrected: each reading is shown on stderr. "reference 12" finds the claims citing
+    [12].
+
+    Each hit names the query terms it does not mention ("not matched"; matched and unmatched in JSON). stderr
+    says when no claim mentions a term, or all of them together. Exit 0 with hits, 1 without, also when only
+    generic words (in more than a fifth of the claims) would match.
     """
     from evidence_cli import index as idx
     from evidence_cli.search import check_filters, plan_query
@@ -419,8 +475,8 @@ def show(
 
 @command()
 def refs(
-    number: Annotated[int | None, typer.Argument(min=1, help="A reference number: show every claim citing it.",
-                                                 show_default=False)] = None,
+    number: Annotated[int | None, typer.Argument(parser=whole_number(1), metavar="N", show_default=False,
+                                                 help="A reference number: show every claim citing it.")] = None,
     single_source: Annotated[bool, typer.Option("--single-source",
                                                 help="List conclusions resting on one reference number.")] = False,
     doc: DocOpt = None,
@@ -516,6 +572,44 @@ def docs(
             for row in rows:
                 row["authors_shown"] = ", ".join(row.get("authors") or [])
     emit_records(rows, fmt, columns, "documents")
+
+
+@command()
+def glossary(fmt: FormatOpt = Format.table) -> None:
+    """What the output's words mean: claim kinds, evidence tiers, hedging levels, regimen bases, row fields.
+
+    Example: evidence glossary -f markdown
+    """
+    from evidence_cli.views.glossary import glossary as terms
+
+    emit_records(terms(), fmt, [("group", "group"), ("term", "term"), ("meaning", "meaning")], "glossary")
+
+
+@command()
+def sections(
+    doc: DocOpt = None,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """The sections of each document, with their claims: the values `--section` and `section:` take.
+
+    Example: evidence sections --doc wong2017
+
+    A section is named by its number (2.5), by s<k> for the k-th unnumbered heading, or by its title's words.
+    """
+    data = _load_data(claims, doc)
+    rows: dict[tuple[str, str], dict] = {}
+    for c in data["claims"]:
+        if c.get("orphaned"):
+            continue
+        row = rows.setdefault((c["doc"], c["section"]), {"doc": c["doc"], "section": c["section"],
+                                                         "title": c.get("section_title", ""), "claim_count": 0})
+        row["claim_count"] += 1
+    if not rows:
+        err("no sections; run `evidence ingest` first")
+        raise typer.Exit(EXIT_NO_RESULTS)
+    emit_records(list(rows.values()), fmt, [("doc", "doc"), ("section", "section"), ("title", "title"),
+                                            ("claim_count", "claims")], "sections")
 
 
 @command()
@@ -698,7 +792,13 @@ def approvals(
 
 
 @command()
-def resistance(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+def resistance(
+    doc: DocOpt = None,
+    list_ids: Annotated[bool, typer.Option("--list", help="List the mechanism ids the tool knows (for "
+                                           "`regimens --against`), whether or not the corpus mentions them.")] = False,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
     """Resistance mechanisms, players and counter-strategies.
 
     Example: evidence resistance -f json
@@ -706,8 +806,15 @@ def resistance(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: Claims
     The type (adaptive / acquired / inherent) is taken from the claims' wording where they say it, and
     otherwise labelled as the tool's inference. A mechanism without a counter-strategy in the corpus says so.
     """
-    from evidence_cli.views.domain import per_document
+    from evidence_cli.views.domain import mechanism_rules, per_document
     from evidence_cli.views.domain import resistance as view
+
+    if list_ids:
+        if doc:
+            raise UsageError("--list names every mechanism the tool knows; it takes no --doc")
+        emit_records([{"mechanism": m["id"], "name": m["name"]} for m in mechanism_rules()["mechanisms"]], fmt,
+                     [("mechanism", "id"), ("name", "name")], "mechanism ids")
+        return
 
     data = _load_data(claims, doc)
     rows = per_document(view, data["claims"])
@@ -777,7 +884,8 @@ def _biomarker_tree(rows: list[dict]) -> None:
 @command()
 def regimens(
     against: Annotated[str | None, typer.Option("--against", help="Only regimens against this mechanism id "
-                                                "(see `evidence resistance -f json`), e.g. tim3_upregulation.",
+                                                "(`evidence resistance --list`), e.g. tim3_upregulation.",
+                                                autocompletion=_complete_from(_mechanism_ids),
                                                 show_default=False)] = None,
     with_drug: Annotated[str | None, typer.Option("--with", help="Only regimens with this drug or agent.",
                                                   show_default=False)] = None,
@@ -842,8 +950,9 @@ class BatchFormat(StrEnum):
 def batch(
     source: Annotated[str, typer.Argument(help="File with one query per line, or - for stdin.")] = "-",
     fmt: Annotated[BatchFormat, typer.Option("--format", "-f", help="Output format.")] = BatchFormat.jsonl,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000,
-                                       help="Hits per query, unless a JSON line sets its own limit.")] = 5,
+    limit: Annotated[int, typer.Option("--limit", "-n", parser=whole_number(1, 1000), metavar="N",
+                                       help="Hits per query (1 to 1,000), unless a JSON line sets its own "
+                                            "limit.")] = 5,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
@@ -851,9 +960,10 @@ def batch(
 
     Example: printf 'TIM-3 ligands\\n{"id": "q2", "query": "approval", "entity": "Keytruda"}\\n' | evidence batch -
 
-    JSON lines take id, query, limit, ref, entity, section, kind. Output: one JSON line per input line, in order,
-    with id, query and hits (the same hit objects as `query -f json`), or id and error; a bad line does not stop
-    the run. Exit 0 when every line ran, 2 when any line failed (a summary goes to stderr).
+    JSON lines take id, query, limit, ref, entity, section, kind, tier, doc. Output: one JSON line per input
+    line, in order, with id, query, hits (the same hit objects as `query -f json`), coverage and uncovered (the
+    terms no claim mentions), or id and error; a bad line does not stop the run. Exit 0 when every line ran, 2
+    when any line failed (a summary goes to stderr).
     """
     from evidence_cli.batch import run_batch
     from evidence_cli.render import machine
@@ -936,6 +1046,9 @@ def export(
     from evidence_cli.views import domain
     from evidence_cli.views.catalog import claim_row
 
+    if topic is Topic.all and (query_text or claim_ids):
+        raise UsageError("--topic all exports the whole summary; --query and --claim-id choose parts of it. "
+                         "Give --topic all alone, or name the topics you want (--topic regimens --query …)")
     if not (query_text or topic or claim_ids):
         raise UsageError("say what to export: --query TEXT, --topic approvals|resistance|regimens|biomarkers|all, "
                          "or --claim-id ID")
