@@ -1,4 +1,9 @@
-"""Retrieval evaluation: Recall@3 and MRR of `evidence query` over bench/retrieval_eval.yaml.
+"""Retrieval evaluation: Recall@3 and MRR of `evidence query` over bench/retrieval_eval.yaml, and how well the
+"not covered" signal separates questions the corpus answers from questions it does not.
+
+A question is flagged when stderr would say the corpus does not cover it: a term no claim mentions, a specific
+term no passage mentions together with the others, or no hit. Questions with `relevant:` should not be
+flagged; questions with `uncovered: true` (the corpus does not discuss them) should be.
 
 Run from the repository root:  python bench/retrieval.py [--claims claims.yaml] [--verbose]
 """
@@ -18,14 +23,31 @@ from evidence_cli.search import plan_query
 HERE = Path(__file__).parent
 
 
+def flagged(result) -> bool:
+    """True when the query's notes would say the corpus does not cover the question."""
+    return not result.hits or bool(result.gaps) or bool(result.isolated)
+
+
 def evaluate(claims: Path, questions: list[dict], k: int = 3, verbose: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         handle = index.open_index(claims, Path(tmp))
         matcher = index.matcher(handle)
         found, rr = 0, 0.0
         misses = []
+        answerable = [q for q in questions if "relevant" in q]
+        uncovered = [q for q in questions if q.get("uncovered")]
+        false_flags = []
+        caught = 0
         for q in questions:
-            ids = [h["id"] for h in index.run_query(handle, plan_query(q["q"], matcher), limit=10)]
+            result = index.search(handle, plan_query(q["q"], matcher), limit=10)
+            if q.get("uncovered"):
+                caught += flagged(result)
+                if not flagged(result):
+                    misses.append((q["q"], "uncovered, not flagged", [h["id"] for h in result.hits[:3]], None))
+                continue
+            if flagged(result):
+                false_flags.append(q["q"])
+            ids = [h["id"] for h in result.hits]
             relevant = set(q["relevant"])
             rank = next((i + 1 for i, cid in enumerate(ids) if cid in relevant), None)
             if rank is not None and rank <= k:
@@ -34,11 +56,19 @@ def evaluate(claims: Path, questions: list[dict], k: int = 3, verbose: bool = Fa
                 rr += 1 / rank
             if rank is None or rank > k:
                 misses.append((q["q"], q["relevant"], ids[:3], rank))
-        n = len(questions)
+        n = len(answerable)
     if verbose:
         for miss in misses:
             print("MISS", *miss, file=sys.stderr)
-    return {"questions": n, f"recall@{k}": round(found / n, 3), "mrr": round(rr / n, 3)}
+        for text in false_flags:
+            print("FLAGGED (answerable)", text, file=sys.stderr)
+    out: dict = {"questions": n}
+    if n:
+        out.update({f"recall@{k}": round(found / n, 3), "mrr": round(rr / n, 3),
+                    "answerable_flagged": round(len(false_flags) / n, 3)})
+    if uncovered:
+        out.update({"uncovered": len(uncovered), "uncovered_flagged": round(caught / len(uncovered), 3)})
+    return out
 
 
 def main() -> None:

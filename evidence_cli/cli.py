@@ -351,12 +351,20 @@ def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
     scope = " within the filters" if (plan.refs or plan.entity_filter or plan.docs or plan.doc_refs or plan.sections
                                       or plan.kinds or plan.tiers) else ""
     for t in result.terms:
-        if t.claims == 0:
-            notes.append(f"no claim{scope} mentions {t.label!r}" + (f" (read as {t.reading})" if t.reading else ""))
+        for prefix in t.widened:
+            notes.append(f"no claim uses {t.label!r}; searching the words that begin {prefix + '…'!r}")
+    for t in result.gaps:
+        notes.append(f"no claim{scope} mentions {t.label!r}" + (f" (read as {t.reading})" if t.reading else ""))
     specific = result.specific
-    if result.complete == 0 and all(t.claims for t in specific):
-        notes.append("no claim mentions " + " and ".join(repr(t.label) for t in specific) + " together; each hit "
-                     "names the terms it does not match")
+    if result.isolated:
+        others = [t.label for t in specific if t.label not in result.isolated]
+        if len(specific) == 2:
+            notes.append(f"no sentence (with its neighbours) mentions {specific[0].label!r} and "
+                         f"{specific[1].label!r} together; each hit names the terms it does not match")
+        else:
+            notes.append("no sentence (with its neighbours) mentions " + " or ".join(map(repr, result.isolated))
+                         + " together with " + ", ".join(map(repr, others)) + "; each hit names the terms it does "
+                         "not match")
     if result.terms and not specific:
         names = " and ".join(repr(t.label) for t in result.terms)
         notes.append(f"{names} {'each occur' if len(result.terms) > 1 else 'occurs'} in more than "

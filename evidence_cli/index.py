@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -35,6 +36,7 @@ COORD = 1.0  # a score is multiplied by (query terms it matches / those in the q
 # answer. The share is measured on the corpus itself (document frequency), so it adapts to any review.
 GENERIC_SHARE = COMMON_TERM_SHARE
 GENERIC_MIN_CLAIMS = 20  # below this many claims every word is "common": no term is generic
+WIDEN_MIN = 6  # a word no claim uses, with a stem this long, is also looked for as the words that begin like it
 
 
 @dataclass
@@ -135,6 +137,7 @@ def _schema():
         text=TEXT(analyzer=analyzer, phrase=False),  # positions are not used: no phrase queries
         # stems found in the neighbouring sentences of the paragraph but not in the claim itself, for re-ranking
         near=STORED,
+        near_entities=STORED,  # entity ids of those sentences, to tell whether a passage covers a query
         data=STORED,
     )
 
@@ -215,6 +218,9 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                 entity=",".join(dict.fromkeys(ents)),
                 text=c["text"],
                 near=" ".join(sorted(set().union(*(stems(j) for j in _neighbours(claims, pos))) - stems(pos))),
+                near_entities=" ".join(sorted({e["id"].lower() for j in _neighbours(claims, pos)
+                                               for e in claims[j].get("entities") or [] if e.get("curated", True)}
+                                              - {e.lower() for e in ents})),
                 data=json.dumps(display_record(c), ensure_ascii=False),
             )
             if progress and (pos % 500 == 0 or pos + 1 == len(claims)):
@@ -363,17 +369,27 @@ class TermCoverage:
     claims: int
     generic: bool
     reading: str | None = None
+    widened: list[str] = dc_field(default_factory=list)  # prefixes searched for a word no claim uses
+    incidental: bool = False  # one of the most frequent English words ("after", "main"): not a gap when missing
 
 
 @dataclass
 class SearchResult:
     hits: list[dict]
     terms: list[TermCoverage]
-    complete: int | None  # claims matching every specific term (None with fewer than two specific terms)
+    # specific terms that no passage of the best hits mentions with another specific term (None with fewer than
+    # two specific terms, or when one of them has no claim at all)
+    isolated: list[str] | None
 
     @property
     def specific(self) -> list[TermCoverage]:
-        return [t for t in self.terms if not t.generic]
+        """The terms that tell claims apart: neither generic nor incidental."""
+        return [t for t in self.terms if not t.generic and not t.incidental]
+
+    @property
+    def gaps(self) -> list[TermCoverage]:
+        """Terms no claim mentions that matter: not one of the most frequent English words."""
+        return [t for t in self.terms if t.claims == 0 and not t.incidental]
 
 
 def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> list[dict]:
@@ -394,10 +410,11 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
     allowed = set(searcher.docs_for_query(Q.And(filters))) if filters else None  # filters restrict, not rank
     specs = [_term_spec(searcher, analyzer, t) for t in plan.terms]
     for spec in specs:
-        spec["generic"] = (n_docs >= GENERIC_MIN_CLAIMS and not spec["term"].entities
-                           and len(spec["docs"]) > GENERIC_SHARE * n_docs)
-    # generic terms rank little and cost a lot: searched only when the query has nothing else
-    scoring = [x for x in specs if not x["generic"]] or specs
+        spec["generic"] = n_docs >= GENERIC_MIN_CLAIMS and len(spec["docs"]) > GENERIC_SHARE * n_docs
+    specific = [x for x in specs if not x["generic"]]
+    # generic words rank little and cost a lot: searched only when the query has nothing else; a generic name
+    # still ranks, but a claim must match one of the specific terms when there are any
+    scoring = ([x for x in specs if not x["generic"] or x["term"].entities] if specific else specs)
     stems = list(dict.fromkeys(st for x in scoring for st in x["stems"]))
     common = {st for st in stems if searcher.doc_frequency("text", st) > COMMON_TERM_SHARE * n_docs}
     if len(common) < len(stems) or any(x["term"].entities for x in scoring):
@@ -412,7 +429,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         idf = {st: searcher.idf("text", st) for st in stems}
         # coordination counts the query's terms (a word with its synonyms and forms, a name with its drugs)
         doc_groups = {i: x["docs"] for i, x in enumerate(scoring)} if len(scoring) > 1 else None
-        matching = set().union(*(x["docs"] for x in scoring))
+        matching = set().union(*(x["docs"] for x in specific or scoring))
         for docnum, score in top_scores(searcher, terms, pool, within(matching), coord=COORD,
                                         doc_groups=doc_groups):
             fields = searcher.stored_fields(docnum)
@@ -431,14 +448,46 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if plan.terms:
             record["matched"] = [x["term"].label for x in specs if docnum in x["docs"]]
             record["unmatched"] = [x["term"].label for x in specs if docnum not in x["docs"]]
+            nearby = [x["term"].label for x in specs if docnum not in x["docs"] and _in_passage(x, docnum, fields)]
+            if nearby:
+                record["nearby"] = nearby  # found only in a neighbouring sentence of the paragraph
         if highlight:
             record["_highlights"] = _highlights(record, shown, set(plan.entities), analyzer)
         hits.append(record)
-    coverage = [TermCoverage(x["term"].label, len(within(x["docs"])), x["generic"], x["term"].reading)
-                for x in specs]
-    specific = [x["docs"] for x in specs if not x["generic"]]
-    complete = len(within(set.intersection(*specific))) if len(specific) > 1 else None
-    return SearchResult(hits, coverage, complete)
+    from evidence_cli.search import common_english
+
+    common = common_english()
+    for x in specs:
+        t = x["term"]
+        x["incidental"] = t.incidental or (not t.entities and t.reading is None and t.label.casefold() in common)
+    coverage = [TermCoverage(x["term"].label, len(within(x["docs"])), x["generic"], x["term"].reading,
+                             x["widened"], x["incidental"]) for x in specs]
+    isolated = None
+    specific = [x for x in specific if not x["incidental"]]
+    if len(specific) > 1 and all(within(x["docs"]) for x in specific):
+        # a specific term that no passage of the best hits (a claim with its neighbouring sentences) mentions
+        # together with another specific term: the corpus speaks of it, but not in this question's context
+        together: set[int] = set()
+        for _, fields, docnum in ranked:
+            found = [i for i, x in enumerate(specific) if docnum in x["docs"] or _in_passage(x, docnum, fields)]
+            if len(found) > 1:
+                together.update(found)
+        isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]
+    return SearchResult(hits, coverage, isolated)
+
+
+def _in_passage(spec: dict, docnum: int, fields: dict) -> bool:
+    """Whether a claim's neighbouring sentences (with the claim itself) mention a term."""
+    if docnum in spec["docs"]:
+        return True
+    near_entities = set(fields.get("near_entities", "").split())
+    if any(e.lower() in near_entities for e in spec["term"].entities):
+        return True
+    near = set(fields.get("near", "").split())
+    if not near or not spec["phrases"]:
+        return False
+    passage = near | spec["analyse"](json.loads(fields["data"])["text"])
+    return any(all(forms & passage for forms in phrase) for phrase in spec["phrases"])
 
 
 def _filters(plan) -> list:
@@ -467,22 +516,41 @@ _TOKEN = re.compile(r"\w+(?:\.?\w+)*")  # whoosh's RegexTokenizer default
 
 def _term_spec(searcher, analyzer, term) -> dict:
     """A term's stems (with the corpus's other forms of each word) and the claims it matches: those mentioning
-    one of its entities, or all the words of one of its phrases."""
+    one of its entities, or all the words of one of its phrases. A term no claim matches is tried again with
+    each word also standing for the corpus's words that begin like it."""
+    spec = _term_spec_once(searcher, analyzer, term, widen=False)
+    return spec if spec["docs"] or term.entities else _term_spec_once(searcher, analyzer, term, widen=True)
+
+
+def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
     docs: set[int] = set()
     stems: list[str] = []
+    widened: list[str] = []
+    phrases: list[list[set[str]]] = []  # per phrase, per word: its forms
     for phrase in term.phrases:
         phrase_docs: set[int] | None = None
+        phrases.append([])
         for word in _TOKEN.findall(phrase.casefold()):
             forms = [t.text for t in analyzer(word)]
             forms += [st for v in _inflections(word) for st in (t.text for t in analyzer(v))
                       if st not in forms and searcher.doc_frequency("text", st) > 0]
+            if widen and len(forms[0]) >= WIDEN_MIN and not any(searcher.doc_frequency("text", st) for st in forms):
+                # a word no claim uses ("synergy"): the corpus's words that begin like it ("synergize")
+                prefix = forms[0][: max(WIDEN_MIN - 1, len(forms[0]) - 2)]
+                more = [t.decode("utf-8") for t in itertools.islice(searcher.reader().expand_prefix("text", prefix),
+                                                                     50)]
+                if more:
+                    forms += more
+                    widened.append(prefix)
             word_docs = set().union(*(posting_docs(searcher, "text", st) for st in forms))
             phrase_docs = word_docs if phrase_docs is None else phrase_docs & word_docs
             stems.extend(forms)
+            phrases[-1].append(set(forms))
         docs |= phrase_docs or set()
     for e in term.entities:
         docs |= posting_docs(searcher, "entity", e.lower())
-    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs}
+    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened,
+            "analyse": lambda text: {t.text for t in analyzer(text)}}
 
 
 def _inflections(word: str) -> list[str]:

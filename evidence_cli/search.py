@@ -41,12 +41,14 @@ QUESTION_WORDS = frozenset(
     "was we were what when where which while who whom whose why will with would you your about any anything known "
     "there's whats what's whys how's also just please give show list explain describe find know get gets got getting "
     "happen happens happening mean means meant say says said regarding concerning much many some "
-    "make makes made like between among under over versus vs via".split()
+    "make makes made like between among under over versus vs via plus go goes going gone up out".split()
 )
 # The words of asking for evidence in an evidence tool ("what evidence supports…", "which references…"): not
 # searched beside other words, but searched when they are all the query has ("citation").
 REQUEST_WORDS = frozenset(
-    "evidence reference references ref refs citation citations cite cites cited source sources".split()
+    "evidence reference references ref refs citation citations cite cites cited source sources "
+    # and of asking how two things relate ("how does X relate to Y", "the role of X in Y")
+    "relate relates related relation relationship relationships role roles link links linked impact".split()
 )
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "relapse": ("resistance", "relapsed"),
@@ -105,6 +107,7 @@ class Term:
     phrases: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
     reading: str | None = None  # how a shorthand or class name was read, shown on stderr
+    incidental: bool = False  # ranks, but is not a subject of its own ("blockers" in "PD-1 blockers")
 
 
 @dataclass
@@ -257,6 +260,34 @@ def english_word(word: str) -> bool:
     return word in _english()
 
 
+COMMON_ENGLISH_COUNT = 500  # about the size of the classic IR stop lists (SMART's has 571 words)
+
+
+@cache
+def common_english() -> frozenset[str]:
+    """The most frequent English words (data/common_english.txt, made from pyspellchecker's frequency list)."""
+    from evidence_cli.paths import PACKAGE_DATA as DATA
+
+    lines = (DATA / "common_english.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+def common_english_list() -> list[str]:
+    """The COMMON_ENGLISH_COUNT most frequent alphabetic words of pyspellchecker's English list, sorted."""
+    counts = _english().word_frequency.dictionary
+    ranked = sorted(((w, n) for w, n in counts.items() if w.isalpha()), key=lambda wn: (-wn[1], wn[0]))
+    return sorted(w for w, _ in ranked[:COMMON_ENGLISH_COUNT])
+
+
+def write_common_english() -> None:
+    """Regenerate data/common_english.txt, keeping its header."""
+    from evidence_cli.paths import PACKAGE_DATA as DATA
+
+    path = DATA / "common_english.txt"
+    header = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+    path.write_text("\n".join([*header, *common_english_list()]) + "\n", encoding="utf-8")
+
+
 def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=(),
                tiers=(), docs=()) -> QueryPlan:
     """Turn user text and filter options into a QueryPlan; raise UsageError on a bad field value."""
@@ -313,6 +344,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
 
     rest = _REF_QUESTION.sub(take_ref_question, _FIELD_TERM.sub(take_field, text))
     spans, blanked = matcher.find(rest)
+    class_words: set[str] = set()
     for a, b, eid in spans:
         # "besides atezolizumab", "other than CTLA-4": the user wants the others, so that name is not searched
         if _EXCLUDING.search(rest[max(0, a - 14):a]):
@@ -320,6 +352,11 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         surface = rest[a:b]
         term = _name_term(surface, eid, matcher, rest[b:])
         plan.terms.append(term)
+        if term.reading and not surface.casefold().startswith("anti-"):
+            # "PD-1 blockers": the class word still ranks, but is part of the name's reading, not a subject
+            m = _CLASS_AFTER.match(blanked, b)
+            if m:
+                class_words.update(w.casefold() for w in _WORD.findall(m.group(0)))
         if term.reading:
             plan.readings[surface if surface.casefold().startswith("anti-") else term.label] = term.reading
     words = [m.group(0) for m in _WORD.finditer(blanked) if m.group(0).casefold() not in QUESTION_WORDS]
@@ -339,6 +376,7 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
             plan.terms.append(Term(word, entities=[eid]) if eid else _word_term(fixed, label=word))
             continue
         plan.terms.append(_word_term(low))
+        plan.terms[-1].incidental = low in class_words
     # one term per name or word: "PD-1 and PD-1 blockers" asks about PD-1 once
     merged: dict[tuple, Term] = {}
     for t in plan.terms:

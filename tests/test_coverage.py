@@ -27,7 +27,7 @@ def test_terms_never_found_together_are_flagged(index_dir):
     # "dosing" occurs once (TIM-3 antibodies), pembrolizumab often, never in one sentence
     result = q(index_dir, "pembrolizumab dose", "-f", "json", "-n", "3")
     assert result.exit_code == 0
-    assert "no claim mentions 'pembrolizumab' and 'dose' together" in result.stderr
+    assert "no sentence (with its neighbours) mentions 'pembrolizumab' and 'dose' together" in result.stderr
     assert all(h["unmatched"] for h in json.loads(result.stdout))
 
 
@@ -119,3 +119,24 @@ def test_inflections_join_forms_a_stemmer_splits():
     assert {"upregulation", "upregulate", "upregulates"} <= set(_inflections("upregulated"))
     assert "presentation" not in _inflections("present")  # only verbs in -ate take -ation
     assert _inflections("cell") == []  # short words are left to the stemmer
+
+
+def test_a_word_no_claim_uses_is_looked_for_as_the_words_that_begin_like_it(index_dir):
+    # the chapter writes "synergize", "synergistic", never "synergy"
+    result = q(index_dir, "chemotherapy synergy", "-f", "json", "-n", "1")
+    assert "no claim uses 'synergy'; searching the words that begin 'syner…'" in result.stderr
+    assert ids(result) == ["wong2017-2.2-29"]
+    assert json.loads(result.stdout)[0]["unmatched"] == []
+
+
+def test_frequent_english_words_are_not_reported_as_gaps(index_dir):
+    # "after" is one of the most frequent English words: missing, it is no gap in the corpus
+    result = q(index_dir, "TIM-3 after PD-1 blockade", "-f", "json", "-n", "1")
+    assert "no claim mentions" not in result.stderr and "together" not in result.stderr
+    assert "after" in json.loads(result.stdout)[0]["unmatched"]
+
+
+def test_the_common_english_list_is_what_pyspellchecker_gives():
+    from evidence_cli.search import common_english, common_english_list
+
+    assert sorted(common_english()) == common_english_list()

@@ -65,7 +65,12 @@ def claim_text(record: dict, highlights: Iterable[tuple[int, int]] = ()) -> Text
         cues = record["hedging"].get("cues") or []
         text.append(f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]", style="magenta")
     if record.get("unmatched"):  # a query's terms this claim does not mention
-        text.append(f"\nnot matched: {printable(', '.join(record['unmatched']))}", style="dim")
+        nearby = record.get("nearby") or []
+        alone = [t for t in record["unmatched"] if t not in nearby]
+        if alone:
+            text.append(f"\nnot matched: {printable(', '.join(alone))}", style="dim")
+        if nearby:
+            text.append(f"\nonly in a neighbouring sentence: {printable(', '.join(nearby))}", style="dim")
     return text
 
 

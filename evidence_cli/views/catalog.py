@@ -39,7 +39,7 @@ def claim_row(c: dict) -> dict:
         row["orphaned"] = True  # shown: the sentence is no longer in the source
     if "score" in c:
         row["score"] = c["score"]
-    for key in ("matched", "unmatched"):  # the query's terms the claim does and does not match
+    for key in ("matched", "unmatched", "nearby"):  # the query's terms the claim does and does not match
         if key in c:
             row[key] = c[key]
     if c.get("_highlights"):
