@@ -318,8 +318,9 @@ def emit_records(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], 
         records_table(rows, columns, title=title)
 
 
-def open_index(claims: Path | None, index_dir: Path | None):
-    from evidence_cli import index, paths
+def corpus(claims: Path | None, index_dir: Path | None = None):
+    """The API's Corpus for these options, with notes on stderr and a progress bar while an index is built."""
+    from evidence_cli.api import Corpus
 
     def progress(done: int, total: int) -> None:  # only imports rich when an index is actually being built
         from evidence_cli.render.table import StderrProgress
@@ -328,48 +329,11 @@ def open_index(claims: Path | None, index_dir: Path | None):
             progress.bar = StderrProgress("building the index")  # type: ignore[attr-defined]
         progress.bar(done, total)  # type: ignore[attr-defined]
 
-    return index.open_index(paths.claims_path(claims), paths.index_dir(index_dir), note=lambda m: err(f"note: {m}"),
-                            progress=progress)
+    return Corpus(claims, index_dir, on_note=lambda m: err(f"note: {m}"), progress=progress)
 
 
-def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
-    """What stderr says about a query: how shorthand and typos were read, reference questions, and what the corpus
-    does not cover (a term no claim mentions, or no claim mentioning all of them)."""
-    from evidence_cli.index import GENERIC_SHARE
-
-    notes = [f"reading {short!r} as {means}" for short, means in plan.readings.items()]
-    notes += [f"searching {fixed!r} for {typo!r}" for typo, fixed in plan.corrections.items()]
-    for asked in plan.ref_questions:
-        notes.append(f"{asked!r} is read as a reference number: the claims citing it; `evidence refs "
-                     f"{' '.join(map(str, plan.refs))}` lists them with the reference's entry")
-    wanted = plan.docs or list(documents)
-    missing = [d for d in wanted if not documents.get(d, {}).get("references")]
-    if plan.ref_questions and missing:
-        notes.append(f"the reference list of {', '.join(missing)} is not in the corpus, so what a number stands for "
-                     "is not known here" + "".join(f" ({d}: {documents[d]['note']})" for d in missing
-                                                   if documents.get(d, {}).get("note")))
-    scope = " within the filters" if (plan.refs or plan.entity_filter or plan.docs or plan.doc_refs or plan.sections
-                                      or plan.kinds or plan.tiers) else ""
-    for t in result.terms:
-        for prefix in t.widened:
-            notes.append(f"no claim uses {t.label!r}; searching the words that begin {prefix + '…'!r}")
-    for t in result.gaps:
-        notes.append(f"no claim{scope} mentions {t.label!r}" + (f" (read as {t.reading})" if t.reading else ""))
-    specific = result.specific
-    if result.isolated:
-        others = [t.label for t in specific if t.label not in result.isolated]
-        if len(specific) == 2:
-            notes.append(f"no sentence (with its neighbours) mentions {specific[0].label!r} and "
-                         f"{specific[1].label!r} together; each hit names the terms it does not match")
-        else:
-            notes.append("no sentence (with its neighbours) mentions " + " or ".join(map(repr, result.isolated))
-                         + " together with " + ", ".join(map(repr, others)) + "; each hit names the terms it does "
-                         "not match")
-    if result.terms and not specific:
-        names = " and ".join(repr(t.label) for t in result.terms)
-        notes.append(f"{names} {'each occur' if len(result.terms) > 1 else 'occurs'} in more than "
-                     f"{GENERIC_SHARE:.0%} of the claims, so the hits are loosely related: add a more specific word")
-    return notes
+def open_index(claims: Path | None, index_dir: Path | None):
+    return corpus(claims, index_dir).index
 
 
 @command()
@@ -407,24 +371,14 @@ def query(
     says when no claim mentions a term, or all of them together. Exit 0 with hits, 1 without, also when only
     generic words (in more than a fifth of the claims) would match.
     """
-    from evidence_cli import index as idx
-    from evidence_cli.search import check_filters, plan_query
-    from evidence_cli.views.catalog import claim_row
-
-    handle = open_index(claims, index_dir)
-    plan = plan_query(text, idx.matcher(handle), refs=ref or (), entities=entity or (),
-                      sections=section or (), kinds=[k.lower() for k in kind or ()],
-                      tiers=[t.lower() for t in tier or ()], docs=doc or ())
-    if plan.empty:
-        raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
-    check_filters(plan, idx.sections(handle) if plan.sections else [],
-                  idx.documents(handle) if plan.docs or plan.doc_refs else None)
-    result = idx.search(handle, plan, limit=limit, highlight=fmt is Format.table)
-    for line in query_notes(plan, result, idx.document_notes(handle)):
+    result = corpus(claims, index_dir).query(text, limit=limit, refs=ref or (), entities=entity or (),
+                                             sections=section or (), kinds=kind or (), tiers=tier or (),
+                                             docs=doc or ())
+    for line in result.notes:
         err(f"note: {line}")
-    rows = [claim_row(h) for h in result.hits]
+    rows = [{**h.to_dict(), "_highlights": result.highlights.get(h.id, [])} for h in result.hits]
     if not rows:
-        filtered = plan.refs or plan.entity_filter or plan.docs or plan.doc_refs
+        filtered = ref or entity or doc or section or kind or tier or "ref:" in text or "doc:" in text
         err(f"no claims match {text!r}" + (" with these filters" if filtered else ""))
         raise typer.Exit(EXIT_NO_RESULTS)
     emit_claims(rows, fmt, f"{len(rows)} claim(s) for {text!r}" if text else f"{len(rows)} claim(s)",
@@ -441,25 +395,14 @@ def show(
 
     Example: evidence show wong2017-2.1-26
     """
+    from evidence_cli.render import machine
     from evidence_cli.views.catalog import claim_row
 
-    all_claims = _load_claims(claims)
-    pos = next((i for i, c in enumerate(all_claims) if c["id"] == claim_id), None)
-    if pos is None:
-        near = [c["id"] for c in all_claims if c["id"].startswith(claim_id.rsplit("-", 1)[0])][:5]
-        hint = f"; did you mean {', '.join(near)}?" if near else "; find ids with `evidence query`"
-        raise NotFoundError(f"no claim {claim_id!r}{hint}")
-    claim = all_claims[pos]
-    neighbours = [c for c in all_claims[max(0, pos - 1): pos + 2]
-                  if c["id"] != claim_id and c["doc"] == claim["doc"] and c["section"] == claim["section"]]
-    from evidence_cli.render import machine
-
+    source = corpus(claims)
+    full = source.show(claim_id).to_dict()
+    claim = next(c for c in source.data["claims"] if c["id"] == claim_id)
+    neighbours = source.neighbours(claim_id)
     row = claim_row(claim)
-    full = {k: v for k, v in claim.items() if k != "ingest_hash"}
-    if row.get("edited_since_ingest"):
-        full["edited_since_ingest"] = True
-    full["claims"] = [claim["id"]]
-    full["neighbours"] = [c["id"] for c in neighbours]
     if fmt in (Format.json, Format.jsonl):
         (machine.write_json if fmt is Format.json else machine.write_jsonl)([full])
         return
@@ -498,20 +441,16 @@ def refs(
     A number belongs to its document: with several documents, [8] of each is listed apart (the `doc` field).
     Where a document's reference list was read (PDFs and texts that print one), the entry is shown too.
     """
-    from evidence_cli.views.catalog import citation_index, claims_citing
-    from evidence_cli.views.catalog import single_source as single
-
-    data = _load_data(claims, doc)
-    all_claims, documents = data["claims"], data["documents"]
+    source = corpus(claims)
     if single_source:
-        rows = single(all_claims)
+        rows = [r.to_dict() for r in source.single_source(docs=doc or ())]
         if not rows:
             err("no claim rests on a single reference number")
             raise typer.Exit(EXIT_NO_RESULTS)
         emit_claims(rows, fmt, "claims resting on a single reference number")
         return
     if number is not None:
-        rows = claims_citing(number, all_claims, documents)
+        rows = [r.to_dict() for r in source.refs(number, docs=doc or ())]
         if not rows:
             err(f"no claim cites reference [{number}]")
             raise typer.Exit(EXIT_NO_RESULTS)
@@ -525,7 +464,7 @@ def refs(
             return
         emit_claims(rows, fmt, f"claims citing [{number}]")
         return
-    index_rows = citation_index(all_claims, documents)
+    index_rows = [r.to_dict() for r in source.refs(docs=doc or ())]
     if not index_rows:
         err("no claim prints a reference number")
         raise typer.Exit(EXIT_NO_RESULTS)
@@ -550,24 +489,7 @@ def docs(
     Use an id with --doc (query, batch, views, export) or in ref:DOC:N. Metadata comes from each document's
     sidecar .yaml, its PDF metadata and first page; a field none of them gives is left out.
     """
-    data = _load_data(claims)
-    counts: dict[str, int] = {}
-    for c in data["claims"]:
-        if not c.get("orphaned"):
-            counts[c["doc"]] = counts.get(c["doc"], 0) + 1
-    rows = []
-    for d in data["documents"]:
-        row = {"doc": d["id"]}
-        for key in ("title", "authors", "year", "doi", "licence", "pages"):
-            if d.get(key):
-                row[key] = d[key]
-        row["claim_count"] = counts.get(d["id"], 0)
-        if d.get("references"):  # the entries of its reference list, where one was read (else not known)
-            row["reference_count"] = len(d["references"])
-        row["source"] = d["path"]
-        if d.get("extracted"):
-            row["extracted"] = d["extracted"]
-        rows.append(row)
+    rows = [d.to_dict() for d in corpus(claims).docs()]
     if not rows:
         err("no documents; run `evidence ingest` first")
         raise typer.Exit(EXIT_NO_RESULTS)
@@ -776,18 +698,14 @@ def approvals(
     'refs' are the numbers printed in the approval sentence; most approval sentences print none, and the
     nearest cited sentence of the paragraph is offered separately as context.
     """
-    from evidence_cli.views.domain import approvals as view
-    from evidence_cli.views.domain import per_document
-
     _nonempty("--drug", drug)
-    data = _load_data(claims, doc)
-    rows = per_document(view, data["claims"], drug=drug, documents=data["documents"])
+    source = corpus(claims)
+    rows = [r.to_dict() for r in source.approvals(drug, docs=doc or ())]
+    data = source.data_for(doc)
     for r in rows:
-        r["drug"] = " + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
         r["refs_shown"] = ", ".join(map(str, r["refs"])) or (
             "none in sentence" + (f"; context {', '.join(map(str, r['context_refs']))} from "
                                   f"{', '.join(r['context_from'])}" if r["context_refs"] else ""))
-        r["drug"] += _hedge_mark(r["hedged"], r["hedge_cues"])
         r["indication_shown"] = (f"{r['indication']} (inferred from {r['indication_inferred_from']})"
                                  if r.get("indication_inferred_from") else r["indication"] or "not stated")
         r["regulator_shown"] = (r["regulator"] or "not stated") + (
@@ -814,8 +732,7 @@ def resistance(
     The type (adaptive / acquired / inherent) is taken from the claims' wording where they say it, and
     otherwise labelled as the tool's inference. A mechanism without a counter-strategy in the corpus says so.
     """
-    from evidence_cli.views.domain import mechanism_rules, per_document
-    from evidence_cli.views.domain import resistance as view
+    from evidence_cli.views.domain import mechanism_rules
 
     if list_ids:
         if doc:
@@ -824,8 +741,9 @@ def resistance(
                      [("mechanism", "id"), ("name", "name")], "mechanism ids")
         return
 
-    data = _load_data(claims, doc)
-    rows = per_document(view, data["claims"])
+    source = corpus(claims)
+    rows = [r.to_dict() for r in source.resistance(docs=doc or ())]
+    data = source.data_for(doc)
     for r in rows:
         r["players_shown"] = ", ".join(p["label"] for p in r["players"])
         r["type_shown"] = r["type"] + {"stated": "", "section heading": " (section heading)"}.get(
@@ -859,11 +777,9 @@ def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: Claims
 
     Example: evidence biomarkers -f markdown
     """
-    from evidence_cli.views.domain import biomarkers as view
-    from evidence_cli.views.domain import per_document
-
-    data = _load_data(claims, doc)
-    rows = per_document(view, data["claims"])
+    source = corpus(claims)
+    rows = [r.to_dict() for r in source.biomarkers(docs=doc or ())]
+    data = source.data_for(doc)
     for r in rows:
         by_id = {c["id"]: c for c in r["statements"]}
         r["numbers_shown"] = "\n".join(f"{n['text']}: {by_id[n['claim']]['text']} ({n['claim']})"
@@ -911,15 +827,10 @@ def regimens(
     tool's own mechanism -> target -> agent chain, labelled as such). Ranked by basis, then evidence tier. See
     `evidence glossary`.
     """
-    from evidence_cli.views.domain import mechanism_rules, per_document
-    from evidence_cli.views.domain import regimens as view
-
     _nonempty("--with", with_drug)
-    known = [m["id"] for m in mechanism_rules()["mechanisms"]]
-    if against is not None and against not in known:
-        raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(known)}")
-    data = _load_data(claims, doc)
-    rows = per_document(view, data["claims"], against=against, with_drug=with_drug)
+    source = corpus(claims)
+    rows = [r.to_dict() for r in source.regimens(against, with_drug, docs=doc or ())]
+    data = source.data_for(doc)
     for r in rows:
         r["agents_shown"] = " + ".join(r["agents"])
         r["inference_shown"] = r.get("inference", "")
