@@ -456,11 +456,12 @@ def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
 
     notes = [f"reading {short!r} as {means}" for short, means in plan.readings.items()]
     notes += [f"searching {fixed!r} for {typo!r}" for typo, fixed in plan.corrections.items()]
-    for asked in plan.ref_questions:
-        notes.append(f"{asked!r} is read as a reference number: the claims citing it; `evidence refs "
-                     f"{' '.join(map(str, plan.refs))}` lists them with the reference's entry")
     wanted = plan.docs or list(documents)
     missing = [d for d in wanted if not documents.get(d, {}).get("references")]
+    for asked in plan.ref_questions:
+        command = f"`evidence refs {' '.join(map(str, plan.refs))}`"
+        notes.append(f"{asked!r} is read as a reference number: the claims citing it ({command} lists them"
+                     + (" with the reference's entry" if len(missing) < len(wanted) else "") + ")")
     if plan.ref_questions and missing:
         notes.append(f"the reference list of {', '.join(missing)} is not in the corpus, so what a number stands for "
                      "is not known here" + "".join(f" ({d}: {documents[d]['note']})" for d in missing
@@ -469,7 +470,8 @@ def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
                                       or plan.kinds or plan.tiers) else ""
     for t in result.terms:
         for prefix in t.widened:
-            notes.append(f"no claim uses {t.label!r}; searching the words that begin {prefix + '…'!r}")
+            notes.append(f"no claim uses {t.label!r}; searching " + (repr(prefix) if " " in prefix else
+                                                                     f"the words that begin {prefix + '…'!r}"))
     for t in result.gaps:
         notes.append(f"no claim{scope} mentions {t.label!r}" + (f" (read as {t.reading})" if t.reading else ""))
     specific = result.specific

@@ -379,7 +379,10 @@ def query(
     rows = [{**h.to_dict(), "_highlights": result.highlights.get(h.id, [])} for h in result.hits]
     if not rows:
         filtered = ref or entity or doc or section or kind or tier or "ref:" in text or "doc:" in text
-        err(f"no claims match {text!r}" + (" with these filters" if filtered else ""))
+        generic = [t["term"] for t in result.coverage if t["generic"]]
+        err(f"no claims match {text!r}" + (" with these filters" if filtered else "")
+            + (f" (only {', '.join(map(repr, generic))} would: in more than a fifth of the claims, too common "
+               "to answer a question alone)" if generic else ""))
         raise typer.Exit(EXIT_NO_RESULTS)
     emit_claims(rows, fmt, f"{len(rows)} claim(s) for {text!r}" if text else f"{len(rows)} claim(s)",
                 show_score=True)
@@ -948,7 +951,9 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     with_inferred: Annotated[bool, typer.Option("--with-inferred", help="Also export the regimens the tool infers "
                                                 "itself (basis: inferred); left out by default.")] = False,
-    limit: LimitOpt = 10,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", parser=whole_number(1, 10_000), metavar="N",
+                                              help="At most this many claims for --query (default 10).",
+                                              show_default=False)] = None,
     doc: DocOpt = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
@@ -968,6 +973,9 @@ def export(
     if topic is Topic.all and (query_text or claim_ids):
         raise UsageError("--topic all exports the whole summary; --query and --claim-id choose parts of it. "
                          "Give --topic all alone, or name the topics you want (--topic regimens --query …)")
+    if limit is not None and not query_text:
+        raise UsageError("--limit counts the claims of --query; the topics and --claim-id export every row")
+    limit = limit or 10
     if not (query_text or topic or claim_ids):
         raise UsageError("say what to export: --query TEXT, --topic approvals|resistance|regimens|biomarkers|all, "
                          "or --claim-id ID")
@@ -1011,7 +1019,12 @@ def export(
             options = {"documents": data["documents"]} if name == "approvals" else {}
             sections[name] = domain.per_document(view, all_claims, **options)
         if "regimens" in sections and not with_inferred:  # the tool's own inferences stay out of notes unless asked
+            left_out = [r for r in sections["regimens"] if r["basis"] == "inferred"]
             sections["regimens"] = [r for r in sections["regimens"] if r["basis"] != "inferred"]
+            if left_out:
+                sections["regimens_left_out"] = len(left_out)
+                err(f"note: {len(left_out)} regimen(s) the tool inferred itself are left out; add --with-inferred "
+                    "to export them")
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
     text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
     if output is None:

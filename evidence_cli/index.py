@@ -1,8 +1,8 @@
 """The whoosh adapter: schema, build, open, stamp. The only module that imports whoosh.
 
 The index is a cache of claims.yaml, kept under the user cache directory (or --index-dir / $EVIDENCE_INDEX_DIR)
-in a folder named by the claims file's SHA-256 and the schema version. A folder with that name is complete by
-construction: it is built in a temporary folder and renamed into place, so a concurrent reader never sees a
+in a folder named by the claims file's SHA-256, the lexicon's and the schema version. A folder with that name is
+complete by construction: it is built in a temporary folder and renamed into place, so a concurrent reader never sees a
 half-built index, and a changed claims file simply has no folder yet (stale: rebuilt, with a note on stderr).
 """
 
@@ -72,7 +72,8 @@ def matcher(handle: IndexHandle):
     shorthand = [Shorthand(s["short"], s["means"], tuple(s["search"]), s["case_sensitive"])
                  for s in vocab.get("shorthand", [])]
     return AliasMatcher(handle.aliases, in_corpus, targets=vocab.get("targets", {}), shorthand=shorthand,
-                        vocabulary=vocabulary)
+                        vocabulary=vocabulary, labels=vocab.get("labels", {}),
+                        in_corpus=lambda eid: reader.doc_frequency("entity", eid.lower()) > 0)
 
 
 def document_notes(handle: IndexHandle) -> dict[str, dict]:
@@ -235,7 +236,8 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
     documents = {d["id"]: {"references": bool(d.get("references_available") or d.get("references")),
                            **({"note": d["references_note"]} if d.get("references_note") else {})}
                  for d in data.get("documents", [])}
-    vocab = {"shorthand": shorthand(), "targets": targets(lex), "documents": documents}
+    vocab = {"shorthand": shorthand(), "targets": targets(lex), "labels": {e.id: e.label for e in lex.values()},
+             "documents": documents}
     (target / "query.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     # the corpus's own words, lower-cased, towards which a typo ("colorectl") is corrected
     words = sorted({w.casefold() for c in claims if not c.get("orphaned")
@@ -259,7 +261,7 @@ def open_index(
 
     private_folder(index_root)
     digest = claims_digest(claims_file, index_root)
-    name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
+    name = _index_name(digest)
     final = index_root / name
     if not rebuild:
         handle = _try_open(final)
@@ -271,7 +273,7 @@ def open_index(
     data, text = load_claims_text(claims_file, cache_dir=index_root)
     if text_digest(text) != digest:  # the file changed since it was hashed: name the index by what is indexed
         digest = text_digest(text)
-        name = f"v{INDEX_SCHEMA_VERSION}-{digest}"
+        name = _index_name(digest)
         final = index_root / name
     if not rebuild:
         if final.exists():
@@ -314,6 +316,18 @@ def open_index(
         raise IndexError_(f"{final}: the index was built but cannot be opened; remove the folder and retry")
     handle.built = True
     return handle
+
+
+def _index_name(claims_sha: str) -> str:
+    """The index folder's name: the schema version, the lexicon it was built with (its aliases, shorthand and
+    targets are in the index) and the claims file's SHA-256."""
+    from evidence_cli.paths import LEXICON
+
+    try:
+        lexicon_sha = hashlib.sha256(LEXICON.read_bytes()).hexdigest()[:12]
+    except OSError:
+        lexicon_sha = "none"
+    return f"v{INDEX_SCHEMA_VERSION}-l{lexicon_sha}-{claims_sha}"
 
 
 def _try_open(folder: Path) -> IndexHandle | None:
@@ -534,6 +548,16 @@ def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
             forms = [t.text for t in analyzer(word)]
             forms += [st for v in _inflections(word) for st in (t.text for t in analyzer(v))
                       if st not in forms and searcher.doc_frequency("text", st) > 0]
+            split = _split_compound(searcher, analyzer, word) if widen else None
+            if split:  # "cutoff" as the corpus writes it, "cut-off": both halves in the same claim
+                widened.append(" ".join(split))
+                halves = [set(t.text for t in analyzer(h)) for h in split]
+                word_docs = set.intersection(*(set().union(*(posting_docs(searcher, "text", st) for st in h))
+                                               for h in halves))
+                phrase_docs = word_docs if phrase_docs is None else phrase_docs & word_docs
+                stems.extend(st for h in halves for st in h)
+                phrases[-1].extend(halves)
+                continue
             if widen and len(forms[0]) >= WIDEN_MIN and not any(searcher.doc_frequency("text", st) for st in forms):
                 # a word no claim uses ("synergy"): the corpus's words that begin like it ("synergize")
                 prefix = forms[0][: max(WIDEN_MIN - 1, len(forms[0]) - 2)]
@@ -553,9 +577,27 @@ def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
             "analyse": lambda text: {t.text for t in analyzer(text)}}
 
 
+# English verbs whose past forms a stemmer cannot join ("binds" / "bound"): base, past, past participle
+_IRREGULAR_VERBS = """arise arose arisen; become became become; begin began begun; bind bound bound; break broke broken;
+bring brought brought; build built built; choose chose chosen; draw drew drawn; drive drove driven; fall fell fallen;
+feed fed fed; find found found; give gave given; grow grew grown; hold held held; keep kept kept; know knew known;
+lead led led; leave left left; lose lost lost; make made made; mean meant meant; rise rose risen; see saw seen;
+seek sought sought; send sent sent; show showed shown; shrink shrank shrunk; spread spread spread; take took taken;
+teach taught taught; think thought thought; undergo underwent undergone; withdraw withdrew withdrawn;
+write wrote written"""
+IRREGULAR: dict[str, set[str]] = {}
+for _forms in _IRREGULAR_VERBS.split(";"):
+    _base, _past, _participle = _forms.split()
+    for _form in (_base, _base + "s", _past, _participle):
+        IRREGULAR.setdefault(_form, set()).update({_base, _base + "s", _past, _participle} - {_form})
+
+
 def _inflections(word: str) -> list[str]:
-    """Other forms of an English word that a stemmer may not join ("upregulated" and "upregulation" stem apart):
-    the same base with -s, -ed, -ing and, for verbs in -ate, -ation. Only forms the corpus uses are searched."""
+    """Other forms of an English word that a stemmer may not join ("upregulated" and "upregulation" stem apart;
+    "binds" and "bound"): the same base with -s, -ed, -ing and, for verbs in -ate, -ation; the forms of an
+    irregular verb. Only forms the corpus uses are searched."""
+    if word in IRREGULAR:
+        return sorted(IRREGULAR[word])
     if len(word) < 5 or not word.isalpha():
         return []
     bases = {word}
@@ -573,6 +615,18 @@ def _inflections(word: str) -> list[str]:
             out.update({base[:-1] + "ion", base[:-1] + "ions"})
     out.discard(word)
     return sorted(out)
+
+
+def _split_compound(searcher, analyzer, word: str) -> tuple[str, str] | None:
+    """A word no claim uses that the corpus writes as two ("cutoff" -> "cut", "off"): both halves are words of
+    the corpus, the first of three letters or more; the longest first half wins."""
+    if len(word) < 6 or not word.isalpha() or any(searcher.doc_frequency("text", t.text) for t in analyzer(word)):
+        return None
+    for i in range(len(word) - 2, 2, -1):
+        head, tail = word[:i], word[i:]
+        if all(searcher.doc_frequency("text", t.text) for part in (head, tail) for t in analyzer(part)):
+            return head, tail
+    return None
 
 
 def posting_docs(searcher, field: str, text: str) -> set[int]:

@@ -48,7 +48,9 @@ QUESTION_WORDS = frozenset(
 REQUEST_WORDS = frozenset(
     "evidence reference references ref refs citation citations cite cites cited source sources "
     # and of asking how two things relate ("how does X relate to Y", "the role of X in Y")
-    "relate relates related relation relationship relationships role roles link links linked impact".split()
+    "relate relates related relation relationship relationships role roles link links linked impact "
+    # and of pointing at the corpus itself ("which claims cite [45]", "the sentences saying …")
+    "claim claims citing statement statements sentence sentences".split()
 )
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "relapse": ("resistance", "relapsed"),
@@ -150,9 +152,12 @@ class AliasMatcher:
 
     def __init__(self, table: list, is_word: Callable[[str], bool] | None = None, *,
                  targets: dict[str, list[str]] | None = None, shorthand: list[Shorthand] | None = None,
-                 vocabulary: Callable[[], list[str]] | None = None) -> None:
+                 vocabulary: Callable[[], list[str]] | None = None, labels: dict[str, str] | None = None,
+                 in_corpus: Callable[[str], bool] | None = None) -> None:
         self.is_word = is_word  # True for a word the corpus itself uses: never a typo
         self.targets = targets or {}  # gene id -> ids of the drugs that target it
+        self.labels = labels or {}  # entity id -> its label ("CD274" -> "PD-L1")
+        self.in_corpus = in_corpus  # True for an entity id some claim mentions
         self.exact: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for alias, eid, case_sensitive in table:
@@ -233,6 +238,9 @@ class AliasMatcher:
                 # a typo keeps its first letter far more often than not, and this keeps difflib's work small
                 candidates = [a for a in self._candidates().get(low[0], ()) if abs(len(a) - len(low)) <= 3]
                 match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
+                if not match:  # two letters swapped, the commonest typo ("repiar"), scores below the cutoff
+                    swaps = {low[:i] + low[i + 1] + low[i] + low[i + 2:] for i in range(len(low) - 1)}
+                    match = sorted(w for w in swaps if w in self._candidates().get(w[0], ()))[:1]
             self._corrections[low] = match[0] if match else None
         return self._corrections[low]
 
@@ -344,6 +352,18 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
 
     rest = _REF_QUESTION.sub(take_ref_question, _FIELD_TERM.sub(take_field, text))
     spans, blanked = matcher.find(rest)
+    # typos first, then names again: "mismatch repiar deficiency" is the name "mismatch repair deficiency"
+    for m in reversed(list(_WORD.finditer(blanked))):
+        word = m.group(0)
+        if word.casefold() in QUESTION_WORDS or word.isdigit() or matcher.shorthand(word) is not None:
+            continue
+        fixed = matcher.correct(word)
+        if fixed and fixed != word.casefold():
+            plan.corrections[word] = fixed
+            rest = rest[:m.start()] + fixed + rest[m.end():]
+    if plan.corrections:
+        plan.corrections = dict(reversed(plan.corrections.items()))
+        spans, blanked = matcher.find(rest)
     class_words: set[str] = set()
     for a, b, eid in spans:
         # "besides atezolizumab", "other than CTLA-4": the user wants the others, so that name is not searched
@@ -360,7 +380,8 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         if term.reading:
             plan.readings[surface if surface.casefold().startswith("anti-") else term.label] = term.reading
     words = [m.group(0) for m in _WORD.finditer(blanked) if m.group(0).casefold() not in QUESTION_WORDS]
-    if plan.terms or any(w.casefold() not in REQUEST_WORDS for w in words):
+    if (plan.terms or plan.refs or plan.doc_refs or plan.entity_filter or plan.sections or plan.kinds or plan.tiers
+            or plan.docs or any(w.casefold() not in REQUEST_WORDS for w in words)):
         words = [w for w in words if w.casefold() not in REQUEST_WORDS]
     for word in words:
         low = word.casefold()
@@ -368,12 +389,6 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         if short is not None:
             plan.terms.append(_shorthand_term(word, short, matcher))
             plan.readings[word] = short.means
-            continue
-        fixed = matcher.correct(word) if not low.isdigit() else None
-        if fixed and fixed != low:
-            plan.corrections[word] = fixed
-            eid = matcher.any_case.get(fixed)
-            plan.terms.append(Term(word, entities=[eid]) if eid else _word_term(fixed, label=word))
             continue
         plan.terms.append(_word_term(low))
         plan.terms[-1].incidental = low in class_words
@@ -400,11 +415,21 @@ def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Ter
     words = [w for w in words if w not in QUESTION_WORDS]
     if words:
         term.phrases.append(" ".join(words))
-    drugs = matcher.targets.get(eid, [])
+    # the drugs that target it, of those the corpus mentions (naming others would suggest it covers them)
+    drugs = [d for d in matcher.targets.get(eid, []) if matcher.in_corpus is None or matcher.in_corpus(d)]
+    label = matcher.labels.get(eid, eid)
     if drugs and (surface.casefold().startswith("anti-") or _CLASS_AFTER.match(after)):
         term.entities.extend(d for d in drugs if d not in term.entities)
-        term.reading = f"{_strip_anti(surface)} or a drug that targets it ({', '.join(drugs)})"
+        term.reading = f"{label} or a drug that targets it ({', '.join(drugs)})"
+    elif (" " not in surface and len(_strip_anti(surface)) <= 10
+          and _plain(_strip_anti(surface)) not in (_plain(label), _plain(eid))):
+        term.reading = label  # a brand or abbreviation: "Keytruda" is pembrolizumab, "TMB" mutational load
     return term
+
+
+def _plain(name: str) -> str:
+    """A name without case, punctuation or a plural s, to tell a real alias from a spelling ("TIM3", "T cell")."""
+    return re.sub(r"[\W_]+", "", name.casefold()).removesuffix("s")
 
 
 def _shorthand_term(word: str, short: Shorthand, matcher: AliasMatcher) -> Term:

@@ -71,7 +71,8 @@ def test_clinical_shorthand_is_read_and_said(index_dir, text, reading, top):
 
 def test_anti_target_stands_for_the_drugs_that_target_it(index_dir):
     result = q(index_dir, "anti-CTLA4 survival", "-f", "json", "-n", "2")
-    assert "reading 'anti-CTLA4' as CTLA4 or a drug that targets it (ipilimumab, tremelimumab)" in result.stderr
+    # tremelimumab also targets CTLA-4, but the chapter never names it: it is not listed
+    assert "reading 'anti-CTLA4' as CTLA-4 or a drug that targets it (ipilimumab)" in result.stderr
     assert set(ids(result)) == {"wong2017-2.1-24", "wong2017-2.1-22"}  # ipilimumab's survival figures
 
 
@@ -140,3 +141,61 @@ def test_the_common_english_list_is_what_pyspellchecker_gives():
     from evidence_cli.search import common_english, common_english_list
 
     assert sorted(common_english()) == common_english_list()
+
+
+@pytest.mark.parametrize(("text", "top", "note"), [
+    ("Ventana assay cutoff", "wong2017-2.4-21", "no claim uses 'cutoff'; searching 'cut off'"),  # "cut-off"
+    ("what binds TIM-3", "wong2017-2.5-09", None),  # "TIM-3 is bound by multiple ligands"
+    ("IFNg PD-L1", "wong2017-2.6-04", None),  # γ typed as g
+    ("mismatch repiar deficiency pembrolizumab", "wong2017-2.4-38", "searching 'repair' for 'repiar'"),
+])
+def test_word_forms_spellings_and_swapped_letters(index_dir, text, top, note):
+    result = q(index_dir, text, "-f", "json", "-n", "3")
+    assert result.exit_code == 0, result.stderr
+    assert top in ids(result)
+    if note:
+        assert note in result.stderr
+    assert "no claim mentions" not in result.stderr
+
+
+def test_a_corrected_typo_is_read_again_as_part_of_a_name(index_dir):
+    result = q(index_dir, "mismatch repiar deficiency", "-f", "json", "-n", "1")
+    assert json.loads(result.stdout)[0]["matched"] == ["mismatch repair deficiency"]
+
+
+def test_pointing_at_claims_is_not_searched_as_words(index_dir):
+    result = q(index_dir, "which claims cite [45]", "-f", "json")
+    assert result.exit_code == 0
+    assert ids(result) == ["wong2017-2.5-13", "wong2017-2.5-17", "wong2017-2.6-06"]
+
+
+def test_brands_and_abbreviations_are_read_aloud(index_dir):
+    assert "reading 'Keytruda' as pembrolizumab" in q(index_dir, "Keytruda approval", "-n", "1").stderr
+    assert "reading 'TMB' as mutational load" in q(index_dir, "TMB", "-n", "1").stderr
+    assert "note:" not in q(index_dir, "TIM3 ligands", "-n", "1").stderr  # a spelling of the label, not an alias
+
+
+def test_no_hits_beyond_a_generic_name_names_it(index_dir):
+    result = q(index_dir, "PD-L1 xylophone", "-f", "json")
+    assert result.exit_code == 1
+    assert "no claim mentions 'xylophone'" in result.stderr
+    assert "only 'PD-L1' would: in more than a fifth of the claims" in result.stderr
+
+
+def test_export_says_what_it_leaves_out_and_refuses_a_limit_without_query():
+    plain = runner.invoke(app, ["export", "--topic", "regimens", "--claims", CLAIMS])
+    assert "2 regimen(s) the tool inferred itself are left out; add --with-inferred" in plain.stderr
+    assert "`evidence export --with-inferred` includes them" in plain.stdout
+    limited = runner.invoke(app, ["export", "--topic", "regimens", "-n", "2", "--claims", CLAIMS])
+    assert limited.exit_code == 2 and "--limit counts the claims of --query" in limited.stderr
+
+
+def test_the_index_is_rebuilt_when_the_lexicon_changes(tmp_path, monkeypatch):
+    from evidence_cli import index, paths
+
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_bytes(paths.LEXICON.read_bytes())
+    monkeypatch.setattr(paths, "LEXICON", lexicon)
+    before = index._index_name("abc")
+    lexicon.write_bytes(lexicon.read_bytes() + b"\n# a curator's edit\n")
+    assert index._index_name("abc") != before and before.endswith("-abc")

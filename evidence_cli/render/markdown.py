@@ -190,6 +190,9 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
                          r["tier"], ", ".join(r["against"]) or "—", _ids(r["claims"]), _refs(r["refs"])])
             used.update(r["claims"])
         out.append(_table(["regimen", "basis", "basis from", "tier", "against", "claims", "refs"], rows))
+        if sections.get("regimens_left_out"):
+            out.append(f"*{sections['regimens_left_out']} regimen(s) that the tool inferred itself (not stated in "
+                       "the documents) are left out; `evidence export --with-inferred` includes them.*\n")
         for r in sections["regimens"]:
             out.append(f"### {escape(' + '.join(r['agents']))} ({r['basis']})\n")
             if r.get("inference"):
