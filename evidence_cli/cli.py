@@ -508,6 +508,72 @@ def docs(
 
 
 @command()
+def verify(
+    note: Annotated[str, typer.Argument(help="A markdown note, or - for stdin.", metavar="NOTE.md")],
+    show_all: Annotated[bool, typer.Option("--all", help="In the terminal, list the quotes that hold too.")] = False,
+    fmt: FormatOpt = Format.table,
+    claims: ClaimsOpt = None,
+) -> None:
+    """Check a note's quoted claims against the corpus: text, refs and hedges.
+
+    Example: evidence export --topic all -o notes.md && evidence verify notes.md
+
+    A quoted claim is a blockquote or a "quotation" naming a claim id, as `export` writes them and as you paste
+    them. Each gets a status: ok, changed (the current text is shown), unknown claim, refs differ, hedge not
+    marked, or not a quote of any claim. Whitespace and line breaks do not count; "…" or "[…]" may stand for
+    omitted words. Exit 0 when every quote holds, 1 when any differs (or the note quotes no claim), 2 on error.
+    """
+    from evidence_cli.verify import read_note
+
+    if note == "-":
+        name, data = "<stdin>", sys.stdin.buffer.read()
+    else:
+        path = Path(note)
+        if path.is_dir():
+            raise UsageError(f"{note} is a folder; give a markdown note (or - for stdin)")
+        if not path.is_file():
+            raise NotFoundError(f"{note}: no such file")
+        name, data = note, path.read_bytes()
+    verdicts = corpus(claims).verify(read_note(data, name), name=name)
+    if not verdicts:
+        err(f"{name}: no quoted claims found (a quote names a claim id, as `evidence export` writes: "
+            "\"> text\" then \"> — `id`, refs [n]\")")
+        raise typer.Exit(EXIT_NO_RESULTS)
+    rows = [v.to_dict() for v in verdicts]
+    if fmt is Format.table:  # the terminal shows what differs; every quote is in the other formats (and --all)
+        shown = [r for r in rows if r["status"] != "ok" or show_all]
+        for r in shown:
+            r["detail_shown"] = _verdict_detail(r)
+        if shown:
+            emit_records(shown, fmt, [("line", "line"), ("claim", "claim"), ("status", "status"),
+                                      ("detail_shown", "detail")], f"quotes in {name}")
+    else:
+        emit_records(rows, fmt, [(k, k) for k in ("line", "claim", "status", "refs_quoted", "refs", "doc", "hedged",
+                                                  "quote", "text", "now_claim")], f"quotes in {name}")
+    from collections import Counter
+
+    counts = Counter(v.status for v in verdicts)
+    err(f"{len(verdicts)} quoted claim(s): " + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
+    if any(v.status != "ok" for v in verdicts):
+        raise typer.Exit(EXIT_NO_RESULTS)
+
+
+def _verdict_detail(r: dict) -> str:
+    status = r["status"]
+    if status == "changed":
+        return f"now: {r['text']}" + (f" (the quoted text is now {r['now_claim']})" if r.get("now_claim") else "")
+    if status == "refs differ":
+        return f"quoted {r['refs_quoted']}, the claim's refs are {r['refs']}"
+    if status == "hedge not marked":
+        return "the claim is hedged; mark the quote *(hedged)*"
+    if status == "unknown claim":
+        return "no claim has this id" + (f"; the quoted text is {r['now_claim']}" if r.get("now_claim") else "")
+    if status == "not a quote of any claim":
+        return f"the claim says: {r['text']}"
+    return r["quote"]
+
+
+@command()
 def glossary(fmt: FormatOpt = Format.table) -> None:
     """What the output's words mean: claim kinds, evidence tiers, hedging levels, regimen bases, row fields.
 

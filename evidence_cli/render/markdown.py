@@ -155,6 +155,9 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
                          str(r["year"] or ""), reg, claims_cell, refs])
             used.update(r["claims"])
         out.append(_table(["kind", "drug(s)", "indication", "year", "regulator", "claims", "refs"], rows))
+        out.append("**The approval statements:**\n")
+        for cid in dict.fromkeys(c for r in sections["approvals"] for c in r["claims"]):
+            out.append(claim_quote(claim_row_from(claims_by_id[cid])))
     if "resistance" in sections:
         out.append("## Resistance mechanisms\n")
         for m in sections["resistance"]:
@@ -181,6 +184,11 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
             rows.append([escape(b["name"]), numbers, _ids(b["claims"]), _refs(b["refs"]), caveats])
             used.update(b["claims"])
         out.append(_table(["biomarker", "numbers reported", "claims", "refs", "caveats"], rows))
+        out.append("**The statements reporting the numbers, and the caveats:**\n")
+        for cid in dict.fromkeys([*(n["claim"] for b in sections["biomarkers"] for n in b["numbers"]),
+                                  *(c["claim"] for b in sections["biomarkers"] for c in b["caveats"])]):
+            out.append(claim_quote(claim_row_from(claims_by_id[cid])))
+            used.add(cid)
     if "regimens" in sections:
         out.append("## Combination regimens\n")
         rows = []

@@ -1,0 +1,238 @@
+"""Check a markdown note's quotes against the current claims.
+
+A quoted claim is a blockquote, or a quotation in double quotes, that names a claim id: as `evidence export` writes
+them ("> text" then "> — `id` (§2.5), refs [43] *(hedged: might)*") and as a person pastes them
+(“text” (wong2017-2.5-05, [43])). For each one the verdict is:
+
+- ``ok``: the claim exists, the quote is its text (whitespace, line breaks and markdown escapes aside; "…" or
+  "[…]" may stand for an omitted part), the refs given are the claim's, and a hedged claim is marked hedged;
+- ``changed``: the claim's text is no longer what is quoted (the current text is given, and the id of the claim
+  whose text it now is, if any);
+- ``unknown claim``: no claim has that id (where the quoted text is now another claim's, that id is given);
+- ``refs differ``: the reference numbers given are not the claim's;
+- ``hedge not marked``: the claim is hedged and the quote does not say so;
+- ``not a quote of any claim``: the text is far from the claim it names, and from every other claim.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from evidence_cli.errors import DataError, Problem
+
+# a claim id: <doc>-<section>-<n> (section: a number path, s<k>, abs, keywords, front) or <doc>-fig<n>
+CLAIM_ID = re.compile(r"(?<![\w.-])([A-Za-z0-9][\w.-]*?-(?:(?:\d+(?:\.\d+)*|s\d+|abs|abstract|keywords|front)-\d+"
+                      r"|fig\d+|tab\d+))(?![\w-])")
+_ELISION = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # markdown's backslash escapes of ASCII punctuation
+_HEDGE_MARK = re.compile(r"\bhedged\b", re.IGNORECASE)
+_CONTEXT = re.compile(r"\(context:[^)]*\)", re.IGNORECASE)
+_NO_REF = re.compile(r"\bno ref(?:erence)?s?\b|\bnone in (?:the )?sentence\b|\buncited\b", re.IGNORECASE)
+_REF_GROUP = re.compile(r"\[\s*(\d+(?:\s*[–—-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–—-]\s*\d+)?)*)\s*\]")
+_REFS_WORD = re.compile(r"\brefs?\.?\s*:?\s*((?:\d+(?:\s*[–—-]\s*\d+)?)(?:\s*(?:,|and)\s*\d+(?:\s*[–—-]\s*\d+)?)*)",
+                        re.IGNORECASE)
+_INLINE = re.compile(r"[“\"]([^”\"]{12,}?)[”\"]")
+CHANGED_SIMILARITY = 0.5  # below this, a quote is not a changed version of the claim it names
+
+
+@dataclass
+class Verdict:
+    """One quoted claim of the note and what became of it."""
+
+    line: int
+    claim: str
+    status: str
+    quote: str
+    refs_quoted: list[int] | None  # None: the quote gives no reference numbers
+    refs: list[int] = field(default_factory=list)  # the claim's refs now
+    doc: str | None = None
+    text: str | None = None  # the claim's text now, where it differs
+    hedged: bool = False
+    now_claim: str | None = None  # an unknown id whose quoted text is now this claim's
+
+    def to_dict(self) -> dict:
+        out = {"line": self.line, "claim": self.claim, "status": self.status, "quote": self.quote,
+               "refs_quoted": self.refs_quoted, "refs": self.refs, "doc": self.doc, "hedged": self.hedged}
+        if self.text is not None:
+            out["text"] = self.text
+        if self.now_claim is not None:
+            out["now_claim"] = self.now_claim
+        return out
+
+
+@dataclass
+class _Quote:
+    line: int
+    text: str
+    claim: str
+    tail: str  # what follows the id: refs, hedge mark
+
+
+def read_note(data: bytes, name: str) -> str:
+    """The note as text; a binary or non-UTF-8 file is a DataError naming it."""
+    if b"\x00" in data[:8192]:
+        raise DataError(Problem(name, None, "this is a binary file, not a markdown note"))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(Problem(name, line, "not UTF-8 text; save the note as UTF-8")) from None
+
+
+def find_quotes(note: str) -> list[_Quote]:
+    """Every quoted claim of a markdown note, in order."""
+    lines = note.splitlines()
+    quotes: list[_Quote] = []
+    start = _front_matter_end(lines)
+    i = start
+    fence = False
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+            i += 1
+            continue
+        if fence:
+            i += 1
+            continue
+        if line.lstrip().startswith(">"):
+            first = i
+            block = []
+            while i < len(lines) and lines[i].lstrip().startswith(">"):
+                block.append(re.sub(r"^\s*>\s?", "", lines[i]))
+                i += 1
+            quotes.extend(_block_quotes(block, first + 1))
+            continue
+        if line.strip():  # a paragraph: a quotation may run over its line breaks
+            first = i
+            paragraph = []
+            while (i < len(lines) and lines[i].strip() and not lines[i].lstrip().startswith((">", "```", "~~~"))):
+                paragraph.append(lines[i])
+                i += 1
+            quotes.extend(_inline_quotes(" ".join(paragraph), first + 1))
+            continue
+        i += 1
+    return quotes
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    if lines and lines[0].strip() == "---":
+        for j in range(1, len(lines)):
+            if lines[j].strip() in ("---", "..."):
+                return j + 1
+    return 0
+
+
+def _block_quotes(block: list[str], first_line: int) -> list[_Quote]:
+    """A blockquote is one quoted claim when it names a claim id: its text is every line before the line with the
+    id (an attribution line "— `id` …", or the id at the end of the text)."""
+    out = []
+    text_lines: list[str] = []
+    start = first_line
+    for k, line in enumerate(block):
+        m = CLAIM_ID.search(line)
+        if m is None:
+            if not text_lines:
+                start = first_line + k
+            text_lines.append(line)
+            continue
+        before = line[: m.start()]
+        attribution = re.fullmatch(r"\s*(?:[—–-]{1,2}|source:|claim:?)?\s*[(\[`]*\s*", before, re.IGNORECASE)
+        if attribution is None:  # "… in 2011. (wong2017-2.1-26, no ref)": the id ends the quoted text
+            text_lines.append(re.sub(r"[\s(\[`—–-]+$", "", before))
+        text = "\n".join(text_lines).strip()
+        if text:
+            out.append(_Quote(start, text, m.group(1), line[m.end():]))
+        text_lines = []
+        start = first_line + k + 1
+    return out
+
+
+def _inline_quotes(line: str, lineno: int) -> list[_Quote]:
+    out = []
+    for m in _INLINE.finditer(line):
+        after = line[m.end():]
+        idm = CLAIM_ID.search(after)
+        if idm is None or not re.fullmatch(r"[\s(\[`,;:—–-]*", after[: idm.start()]):
+            continue
+        tail = after[idm.end():]
+        nxt = _INLINE.search(tail)
+        out.append(_Quote(lineno, m.group(1), idm.group(1), tail[: nxt.start()] if nxt else tail))
+    return out
+
+
+def quoted_refs(tail: str) -> list[int] | None:
+    """The reference numbers an attribution gives ("refs [43]", "[27–30]", "no reference"); None when it gives
+    none. Context refs ("(context: [8] from …)") are not the claim's."""
+    tail = _CONTEXT.sub(" ", tail)
+    tail = re.split(r"\*\(|\(hedged|\[hedged", tail, maxsplit=1)[0]
+    groups = _REF_GROUP.findall(tail) or _REFS_WORD.findall(tail)
+    if not groups:
+        return [] if _NO_REF.search(tail) else None
+    out: list[int] = []
+    for group in groups:
+        for part in re.split(r"\s*(?:,|and)\s*", group):
+            ends = [int(x) for x in re.split(r"\s*[–—-]\s*", part) if x.strip().isdigit()]
+            if len(ends) == 2 and 0 < ends[1] - ends[0] < 200:
+                out.extend(range(ends[0], ends[1] + 1))
+            else:
+                out.extend(ends)
+    return list(dict.fromkeys(out))
+
+
+def _normal(text: str) -> str:
+    text = _ESCAPE.sub(r"\1", text)
+    text = text.replace("“", '"').replace("”", '"').replace("’", "'").replace("‘", "'")
+    return " ".join(text.split())
+
+
+def matches(quote: str, claim_text: str) -> bool:
+    """The quote is the claim's text, whitespace and escapes aside; "…" or "[…]" may stand for omitted words."""
+    q, c = _normal(quote), _normal(claim_text)
+    if q == c:
+        return True
+    if not _ELISION.search(q) or _ELISION.search(c):
+        return False
+    pieces = [p for p in _ELISION.split(q) if p]
+    at = 0
+    for n, piece in enumerate(pieces):
+        found = c.find(piece, at)
+        if found < 0 or (n == 0 and not q.startswith(("…", "...", "[")) and found != 0):
+            return False
+        at = found + len(piece)
+    return q.endswith(("…", "...", "]")) or at == len(c)
+
+
+def verify_note(note: str, claims: list[dict], name: str = "note") -> list[Verdict]:
+    """Each quoted claim of ``note`` checked against ``claims`` (see the module's docstring)."""
+    by_id = {c["id"]: c for c in claims if not c.get("orphaned")}
+    by_text = {_normal(c["text"]): c["id"] for c in by_id.values()}
+    out = []
+    for q in find_quotes(note):
+        refs_quoted = quoted_refs(q.tail)
+        hedge_marked = bool(_HEDGE_MARK.search(q.tail) or _HEDGE_MARK.search(q.text))
+        shown = " ".join(q.text.split())
+        claim = by_id.get(q.claim)
+        if claim is None:
+            now = by_text.get(_normal(q.text))
+            out.append(Verdict(q.line, q.claim, "unknown claim", shown, refs_quoted, now_claim=now))
+            continue
+        refs = list(claim.get("refs") or [])
+        hedged = (claim.get("hedging") or {}).get("level", "none") != "none"
+        verdict = Verdict(q.line, q.claim, "ok", shown, refs_quoted, refs, claim["doc"], hedged=hedged)
+        if not matches(q.text, claim["text"]):
+            # drift: the claim's text moved on (a re-ingest, a correction), or the quoted text is now another
+            # claim's (ids shift when a sentence is added before it); far from both, it quotes no claim
+            other = by_text.get(_normal(q.text))
+            close = difflib.SequenceMatcher(None, _normal(q.text), _normal(claim["text"])).ratio()
+            verdict.status = "changed" if other or close >= CHANGED_SIMILARITY else "not a quote of any claim"
+            verdict.now_claim = other
+            verdict.text = claim["text"]
+        elif refs_quoted is not None and sorted(refs_quoted) != sorted(refs):
+            verdict.status = "refs differ"
+        elif hedged and not hedge_marked:
+            verdict.status = "hedge not marked"
+        out.append(verdict)
+    return out
