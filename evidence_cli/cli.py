@@ -44,7 +44,11 @@ class Format(StrEnum):
     json = "json"
     jsonl = "jsonl"
     tsv = "tsv"
+    csv = "csv"
     markdown = "markdown"
+
+
+MACHINE_TABLES = ("tsv", "csv")
 
 
 ClaimsOpt = Annotated[
@@ -58,6 +62,9 @@ IndexDirOpt = Annotated[
                  show_default=False, file_okay=False),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+FieldsOpt = Annotated[str | None, typer.Option("--fields", help="Only these fields, comma-separated, e.g. "
+                                               "id,refs,text (json, jsonl, tsv, csv).", show_default=False,
+                                               metavar="A,B,C")]
 DocOpt = Annotated[list[str] | None, typer.Option("--doc", help="Only this document (an id from `evidence "
                                                   "docs`; repeat for several).", show_default=False)]
 
@@ -72,7 +79,18 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from evidence_cli.render import machine
+
+        token = None
         try:
+            fields = kwargs.get("fields")
+            if fields is not None:
+                chosen = tuple(dict.fromkeys(f.strip() for f in fields.split(",") if f.strip()))
+                if not chosen:
+                    raise UsageError("--fields needs field names, e.g. --fields id,refs,text")
+                if str(kwargs.get("fmt")) not in ("json", "jsonl", "tsv", "csv"):
+                    raise UsageError("--fields applies to -f json, jsonl, tsv and csv")
+                token = machine.FIELDS.set(chosen)
             return fn(*args, **kwargs)
         except EvidenceError as exc:
             err(f"evidence: error: {exc}" if "\n" not in str(exc) else str(exc))
@@ -90,6 +108,9 @@ def handle_errors(fn):
             err(f"evidence: error: {where}: {exc.strerror or exc}; free some space, fix the permission or choose "
                 "another path")
             raise typer.Exit(EXIT_ERROR) from None
+        finally:
+            if token is not None:
+                machine.FIELDS.reset(token)
 
     return wrapper
 
@@ -285,9 +306,9 @@ def emit_claims(rows: list[dict], fmt: Format, title: str, *, show_score: bool =
         machine.write_json([_public(r) for r in rows])
     elif fmt is Format.jsonl:
         machine.write_jsonl(_public(r) for r in rows)
-    elif fmt is Format.tsv:
-        machine.write_tsv(_tsv_rows(rows), (["id", "score", *CLAIM_TSV[1:-1], "unmatched", "text"]) if show_score
-                          else CLAIM_TSV)
+    elif fmt in MACHINE_TABLES:
+        machine.write_table(fmt, _tsv_rows(rows), (["id", "score", *CLAIM_TSV[1:-1], "unmatched", "text"])
+                            if show_score else CLAIM_TSV)
     elif fmt is Format.markdown:
         from evidence_cli.render.markdown import claims_markdown
 
@@ -306,8 +327,8 @@ def emit_records(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], 
         machine.write_json(rows)
     elif fmt is Format.jsonl:
         machine.write_jsonl(rows)
-    elif fmt is Format.tsv:
-        machine.write_tsv(rows, [key for key, _ in columns])
+    elif fmt in MACHINE_TABLES:
+        machine.write_table(fmt, rows, [key for key, _ in columns])
     elif fmt is Format.markdown:
         from evidence_cli.render.markdown import records_markdown
 
@@ -338,9 +359,9 @@ def open_index(claims: Path | None, index_dir: Path | None):
 
 @command()
 def query(
-    text: Annotated[str, typer.Argument(help="Keywords, names in any spelling, or a question. Field syntax: "
-                                             "ref:45 ref:DOC:45 doc:DOC entity:HAVCR2 section:2.5 "
-                                             "kind:approval.")] = "",
+    text: Annotated[str, typer.Argument(help="Keywords, names in any spelling, or a question (- reads it from "
+                                             "stdin). Field syntax: ref:45 ref:DOC:45 doc:DOC entity:HAVCR2 "
+                                             "section:2.5 kind:approval.")] = "",
     limit: LimitOpt = 10,
     ref: Annotated[list[int] | None, typer.Option("--ref", parser=whole_number(1), metavar="N",
                                                   help="Only claims citing this reference number.")] = None,
@@ -355,6 +376,7 @@ def query(
                                                         "hypothesis (see `evidence glossary`).")] = None,
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
@@ -371,6 +393,14 @@ def query(
     says when no claim mentions a term, or all of them together. Exit 0 with hits, 1 without, also when only
     generic words (in more than a fifth of the claims) would match.
     """
+    if text == "-":  # the question from stdin: a pipe, a heredoc, a question too long for the shell
+        raw = sys.stdin.buffer.read()
+        try:
+            text = " ".join(raw.decode("utf-8-sig").split())
+        except UnicodeDecodeError:
+            raise UsageError("the query on stdin is not UTF-8 text") from None
+        if not text:
+            raise UsageError("no query on stdin; pipe one in, e.g. echo 'TIM-3 ligands' | evidence query -")
     result = corpus(claims, index_dir).query(text, limit=limit, refs=ref or (), entities=entity or (),
                                              sections=section or (), kinds=kind or (), tiers=tier or (),
                                              docs=doc or ())
@@ -392,6 +422,7 @@ def query(
 def show(
     claim_id: Annotated[str, typer.Argument(help="A claim id, e.g. wong2017-2.5-13.")],
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """Show one claim with all its fields and its neighbours.
@@ -409,8 +440,8 @@ def show(
     if fmt in (Format.json, Format.jsonl):
         (machine.write_json if fmt is Format.json else machine.write_jsonl)([full])
         return
-    if fmt is Format.tsv:
-        machine.write_tsv(_tsv_rows([row]), CLAIM_TSV)
+    if fmt in MACHINE_TABLES:
+        machine.write_table(fmt, _tsv_rows([row]), CLAIM_TSV)
         return
     pages = claim.get("pages") or []
     where = (f", page {pages[0]}" if len(pages) == 1 else f", pages {pages[0]}–{pages[-1]}") if pages else ""
@@ -435,6 +466,7 @@ def refs(
                                                 help="List conclusions resting on one reference number.")] = False,
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """The citation index: reference numbers and their claims, per document.
@@ -471,7 +503,7 @@ def refs(
     if not index_rows:
         err("no claim prints a reference number")
         raise typer.Exit(EXIT_NO_RESULTS)
-    if fmt in (Format.table, Format.markdown, Format.tsv):
+    if fmt in (Format.table, Format.markdown, Format.tsv, Format.csv):
         for row in index_rows:
             row["entry"] = (row.get("reference") or {}).get("text", "")
     columns = [("doc", "doc"), ("ref", "ref"), ("claim_count", "claims"), ("claims", "claim ids")]
@@ -483,6 +515,7 @@ def refs(
 @command()
 def docs(
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """The documents of the corpus: id, title, authors, year, DOI, licence, claims, references, source file.
@@ -501,7 +534,7 @@ def docs(
     if fmt is not Format.table:  # the terminal table keeps to what fits; the rest is in every other format
         columns[2:2] = [("authors_shown", "authors")]
         columns += [("doi", "doi"), ("licence", "licence"), ("source", "source")]
-        if fmt in (Format.markdown, Format.tsv):
+        if fmt in (Format.markdown, Format.tsv, Format.csv):
             for row in rows:
                 row["authors_shown"] = ", ".join(row.get("authors") or [])
     emit_records(rows, fmt, columns, "documents")
@@ -512,6 +545,7 @@ def verify(
     note: Annotated[str, typer.Argument(help="A markdown note, or - for stdin.", metavar="NOTE.md")],
     show_all: Annotated[bool, typer.Option("--all", help="In the terminal, list the quotes that hold too.")] = False,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """Check a note's quoted claims against the corpus: text, refs and hedges.
@@ -573,8 +607,59 @@ def _verdict_detail(r: dict) -> str:
     return r["quote"]
 
 
+class CiteFormat(StrEnum):
+    bibtex = "bibtex"
+    csljson = "csljson"
+    ris = "ris"
+
+
 @command()
-def glossary(fmt: FormatOpt = Format.table) -> None:
+def cite(
+    doc: Annotated[str | None, typer.Argument(help="A document id (`evidence docs`); all documents when left out.",
+                                              show_default=False)] = None,
+    ref: Annotated[list[int] | None, typer.Option("--ref", parser=whole_number(1), metavar="N",
+                                                  help="Entry N of the document's reference list instead (repeat "
+                                                       "for several).")] = None,
+    fmt: Annotated[CiteFormat, typer.Option("--format", "-f", help="Citation format.",
+                                            case_sensitive=False)] = CiteFormat.bibtex,
+    claims: ClaimsOpt = None,
+) -> None:
+    """Citation files for reference managers: the source documents, or entries of a reference list.
+
+    Example: evidence cite wong2017 -f ris > wong2017.ris
+
+    BibTeX, CSL JSON (Zotero, pandoc) or RIS, from each document's metadata; a field it lacks is left out. With
+    --ref, the entries of that document's reference list as printed (text as a note, DOI, PMID), where the
+    corpus has the list; authors and titles are not guessed from an entry's text.
+    """
+    from evidence_cli.render.cite import document_entries, reference_entries, render
+
+    data = corpus(claims).data_for([doc] if doc else [])
+    docs = data["documents"]
+    if not docs:
+        err("no documents; run `evidence ingest` first")
+        raise typer.Exit(EXIT_NO_RESULTS)
+    if ref:
+        if len(docs) > 1:
+            raise UsageError("reference numbers belong to one document: name it, e.g. evidence cite "
+                             f"{docs[0]['id']} --ref {ref[0]}")
+        entries = {r["n"] for r in docs[0].get("references") or []}
+        if not entries:
+            err(f"the reference list of {docs[0]['id']} is not in the corpus, so its entries cannot be cited"
+                + (f" ({docs[0]['references_note']})" if docs[0].get("references_note") else ""))
+            raise typer.Exit(EXIT_NO_RESULTS)
+        missing = [n for n in ref if n not in entries]
+        if missing:
+            raise NotFoundError(f"reference [{missing[0]}] is not in the reference list of {docs[0]['id']} "
+                                f"({min(entries)} to {max(entries)} were read)")
+        items = reference_entries(docs[0], list(dict.fromkeys(ref)))
+    else:
+        items = document_entries(docs)
+    sys.stdout.write(render(items, fmt.value))
+
+
+@command()
+def glossary(fmt: FormatOpt = Format.table, fields: FieldsOpt = None) -> None:
     """What the output's words mean: claim kinds, evidence tiers, hedging levels, regimen bases, row fields.
 
     Example: evidence glossary -f markdown
@@ -588,6 +673,7 @@ def glossary(fmt: FormatOpt = Format.table) -> None:
 def sections(
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """The sections of each document, with their claims: the values `--section` and `section:` take.
@@ -616,6 +702,7 @@ def entities(
     name: Annotated[str | None, typer.Argument(help="An entity id, alias or brand (e.g. Keytruda, B7-H1, TIM-3).",
                                                show_default=False)] = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """The entity catalogue, or one entity and its claims.
@@ -701,10 +788,11 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
     elif fmt is Format.table:
         emit_records(rows, fmt, columns, title)
     else:
-        emit_records(public if fmt is not Format.tsv else rows, fmt, columns, title)
+        emit_records(public if fmt not in MACHINE_TABLES else rows, fmt, columns, title)
 
 
-def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None) -> str:
+def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None,
+                      front_matter: bool = False) -> str:
     from evidence_cli.render.markdown import export_markdown
     from evidence_cli.views.catalog import edit_notes
 
@@ -719,7 +807,15 @@ def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path 
     used = _used_claims(sections)
     docs_used = {c["doc"] for c in data["claims"] if c["id"] in used}
     sources = [d for d in data["documents"] if d["id"] in docs_used] or data["documents"]
-    return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp)
+    generated = None
+    if front_matter:
+        import datetime
+
+        generated = {"date": datetime.date.today(), "generator": f"evidence {__version__}"}
+        if claims_file is not None:
+            generated.update(claims_file=claims_file.name,
+                             claims_sha256=hashlib.sha256(claims_file.read_bytes()).hexdigest())
+    return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp, generated)
 
 
 def _used_claims(value) -> set[str]:
@@ -757,6 +853,7 @@ def approvals(
                                              show_default=False)] = None,
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """Regulatory approvals the corpus states, with refs.
@@ -792,6 +889,7 @@ def resistance(
     list_ids: Annotated[bool, typer.Option("--list", help="List the mechanism ids the tool knows (for "
                                            "`regimens --against`), whether or not the corpus mentions them.")] = False,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """Resistance mechanisms, players and counter-strategies.
@@ -841,7 +939,8 @@ def _refs_label(refs: list[int]) -> str:
 
 
 @command()
-def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, claims: ClaimsOpt = None) -> None:
+def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, fields: FieldsOpt = None,
+               claims: ClaimsOpt = None) -> None:
     """Predictive biomarkers with their numbers and caveats.
 
     Example: evidence biomarkers -f markdown
@@ -884,6 +983,7 @@ def regimens(
                                                   show_default=False)] = None,
     doc: DocOpt = None,
     fmt: FormatOpt = Format.table,
+    fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
 ) -> None:
     """Combination regimens with a cited rationale chain.
@@ -932,6 +1032,7 @@ class BatchFormat(StrEnum):
     jsonl = "jsonl"
     json = "json"
     tsv = "tsv"
+    csv = "csv"
 
 
 @command()
@@ -941,6 +1042,8 @@ def batch(
     limit: Annotated[int, typer.Option("--limit", "-n", parser=whole_number(1, 1000), metavar="N",
                                        help="Hits per query (1 to 1,000), unless a JSON line sets its own "
                                             "limit.")] = 5,
+    fields: Annotated[str | None, typer.Option("--fields", help="Only these fields of each hit, comma-separated, "
+                                               "e.g. id,refs,text.", show_default=False, metavar="A,B,C")] = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
@@ -953,9 +1056,15 @@ def batch(
     terms no claim mentions), or id and error; a bad line does not stop the run. Exit 0 when every line ran, 2
     when any line failed (a summary goes to stderr).
     """
+    import dataclasses
+
+    from evidence_cli.api import Claim
     from evidence_cli.batch import run_batch
     from evidence_cli.render import machine
 
+    hit_fields = machine.check_fields(f.name for f in dataclasses.fields(Claim) if f.name != "extra")
+    machine.FIELDS.set(None)  # --fields chooses the fields of each hit, not of the result lines
+    columns = BATCH_TSV if hit_fields is None else ["query_id", "query", "rank", *hit_fields, "error"]
     if source == "-":
         stream = sys.stdin.buffer
     else:
@@ -972,19 +1081,21 @@ def batch(
         for result in run_batch(stream, handle, default_limit=limit):
             total += 1
             failed += "error" in result
+            if hit_fields is not None and "hits" in result:
+                result["hits"] = [{f: h.get(f) for f in hit_fields} for h in result["hits"]]
             if fmt is BatchFormat.jsonl:
                 machine.write_jsonl([result])
-            elif fmt is BatchFormat.tsv:
+            elif fmt in MACHINE_TABLES:
                 if total == 1:
-                    sys.stdout.write("\t".join(BATCH_TSV) + "\n")
+                    machine.write_table(fmt, [], columns)
                 rows = [{**h, "query_id": result["id"], "query": result.get("query", ""), "rank": i + 1,
-                         "claim": h["id"], "error": ""} for i, h in enumerate(_tsv_rows(result.get("hits", [])))]
+                         "claim": h.get("id"), "error": ""}
+                        for i, h in enumerate(_tsv_rows(result.get("hits", [])))]
                 if "error" in result:
                     rows = [{"query_id": result["id"], "error": result["error"]}]
                 elif not rows:  # a query without hits still gets its line
                     rows = [{"query_id": result["id"], "query": result["query"], "rank": 0}]
-                for row in rows:
-                    machine.write_tsv([row], BATCH_TSV, header=False)
+                machine.write_table(fmt, rows, columns, header=False)
             else:
                 results.append(result)
     finally:
@@ -1017,6 +1128,8 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     with_inferred: Annotated[bool, typer.Option("--with-inferred", help="Also export the regimens the tool infers "
                                                 "itself (basis: inferred); left out by default.")] = False,
+    front_matter: Annotated[bool, typer.Option("--front-matter", help="Start with YAML front matter (title, date, "
+                                               "sources with DOI, claim ids) for note tools.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-n", parser=whole_number(1, 10_000), metavar="N",
                                               help="At most this many claims for --query (default 10).",
                                               show_default=False)] = None,
@@ -1092,7 +1205,7 @@ def export(
                 err(f"note: {len(left_out)} regimen(s) the tool inferred itself are left out; add --with-inferred "
                     "to export them")
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
-    text = _markdown_summary(data, sections, "; ".join(titles), claims_file)
+    text = _markdown_summary(data, sections, "; ".join(titles), claims_file, front_matter=front_matter)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import TextIO
+
+from evidence_cli.errors import UsageError
+
+# --fields a,b,c: the keys each JSON object keeps and the columns of TSV and CSV, in that order (None: all)
+FIELDS: ContextVar[tuple[str, ...] | None] = ContextVar("evidence_fields", default=None)
 
 
 def _encodable(text: str) -> str:
@@ -23,15 +30,39 @@ def dumps(record: object) -> str:
     return _encodable(json.dumps(record, ensure_ascii=False))
 
 
-def write_json(records: list, out: TextIO | None = None) -> None:
+def check_fields(available: Iterable[str]) -> tuple[str, ...] | None:
+    """The --fields asked for, after checking each is a field of this output (a UsageError lists them)."""
+    fields = FIELDS.get()
+    if fields is None:
+        return None
+    known = list(dict.fromkeys(k for k in available if not k.startswith("_") and not k.endswith("_shown")))
+    unknown = [f for f in fields if f not in known]
+    if unknown:
+        raise UsageError(f"unknown field {unknown[0]!r} in --fields; this output has: {', '.join(known)}")
+    return fields
+
+
+def pick(records: list[dict], columns: Iterable[str] = ()) -> list[dict]:
+    """Records with only the --fields asked for, in that order (a field a record lacks is null)."""
+    fields = check_fields([*columns, *(k for r in records for k in r)])
+    if fields is None:
+        return records
+    return [{f: r.get(f) for f in fields} for r in records]
+
+
+def write_json(records: list | dict, out: TextIO | None = None) -> None:
     out = out or sys.stdout
+    if isinstance(records, dict):
+        records = pick([records])[0]
+    elif all(isinstance(r, dict) for r in records):
+        records = pick(records)
     out.write(_encodable(json.dumps(records, ensure_ascii=False, indent=2)) + "\n")
 
 
 def write_jsonl(records: Iterable, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     for record in records:
-        out.write(dumps(record) + "\n")
+        out.write(dumps(pick([record])[0] if isinstance(record, dict) else record) + "\n")
         out.flush()
 
 
@@ -55,10 +86,36 @@ def printable(text: str) -> str:
     return _encodable(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
+def _columns(records: list[dict], columns: list[str]) -> list[str]:
+    """The columns to write: the --fields asked for (any key of the records, or a column), else ``columns``."""
+    shown = {c.removesuffix("_shown"): c for c in columns}
+    fields = check_fields([*shown, *(k for r in records for k in r)])
+    return list(columns) if fields is None else [shown.get(f, f) for f in fields]
+
+
 def write_tsv(records: list[dict], columns: list[str], out: TextIO | None = None, header: bool = True) -> None:
     """Tab-separated with a header row; lists joined with commas."""
     out = out or sys.stdout
+    columns = _columns(records, columns)
     if header:  # display-only keys ("regulator_shown") are named as what they show ("regulator")
         out.write("\t".join(c.removesuffix("_shown") for c in columns) + "\n")
     for record in records:
         out.write("\t".join(_cell(record.get(c)) for c in columns) + "\n")
+
+
+def write_csv(records: list[dict], columns: list[str], out: TextIO | None = None, header: bool = True) -> None:
+    """Comma-separated (RFC 4180, as Python's csv module writes it) with a header row; lists joined with commas
+    inside their cell."""
+    out = out or sys.stdout
+    columns = _columns(records, columns)
+    writer = csv.writer(out, lineterminator="\n")
+    if header:
+        writer.writerow([c.removesuffix("_shown") for c in columns])
+    for record in records:
+        writer.writerow([_cell(record.get(c)) for c in columns])
+
+
+def write_table(fmt: str, records: list[dict], columns: list[str], out: TextIO | None = None,
+                header: bool = True) -> None:
+    """TSV or CSV."""
+    (write_csv if fmt == "csv" else write_tsv)(records, columns, out, header)

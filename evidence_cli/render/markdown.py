@@ -112,7 +112,8 @@ def source_line(doc: dict) -> str:
     return ". ".join(p.rstrip(".") for p in parts) + "."
 
 
-def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_id: dict, stamp: str) -> str:
+def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_id: dict, stamp: str,
+                    front_matter: dict | None = None) -> str:
     """The evidence summary: source, grouped quoted claims, approval and regimen tables, a Mermaid diagram of
     mechanism -> strategy -> regimen, and a citation index of everything quoted."""
     out = [f"# Evidence summary: {escape(title)}\n"]
@@ -253,7 +254,26 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
     uncited = [cid for cid in used if not claims_by_id[cid].get("refs")]
     if uncited:
         out.append(f"{len(uncited)} claim(s) used above print no reference number of their own.\n")
-    return "\n".join(out)
+    body = "\n".join(out)
+    if front_matter is None:
+        return body
+    return yaml_front_matter(title, sources, sorted(used, key=position.__getitem__), front_matter) + body
+
+
+def yaml_front_matter(title: str, sources: list[dict], claim_ids: list[str], generated: dict) -> str:
+    """YAML front matter for note tools (Obsidian, Zotero's notes, static sites): title, date, the sources with
+    their DOIs, and the ids of the claims the note quotes."""
+    import yaml
+
+    meta = {
+        "title": f"Evidence summary: {title}",
+        **generated,
+        "sources": [{k: v for k, v in (("id", d["id"]), ("title", d.get("title")), ("authors", d.get("authors")),
+                                       ("year", d.get("year")), ("doi", d.get("doi")), ("licence", d.get("licence")))
+                     if v} for d in sources],
+        "claims": claim_ids,
+    }
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n\n"
 
 
 def _entry(entry: dict | None) -> str:
