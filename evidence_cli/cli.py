@@ -607,6 +607,25 @@ def _verdict_detail(r: dict) -> str:
     return r["quote"]
 
 
+@command(name="mcp")
+def mcp_command(claims: ClaimsOpt = None, index_dir: IndexDirOpt = None) -> None:
+    """Serve the corpus to an AI assistant over the Model Context Protocol (stdio).
+
+    Example, in a client's configuration: {"command": "evidence", "args": ["mcp", "--claims", "/path/claims.yaml"]}
+
+    Tools: query, show, refs, docs, approvals, resistance, regimens, verify; each result carries claim ids,
+    documents, refs and the quoted text exactly. Needs the optional extra: pip install "evidence-cli[mcp]".
+    Notes go to stderr; stdout is the protocol's.
+    """
+    try:
+        from evidence_cli.mcp_server import serve
+    except ImportError as exc:
+        if exc.name and exc.name.split(".")[0] in ("mcp", "pydantic"):
+            raise UsageError('the MCP server needs the optional extra: pip install "evidence-cli[mcp]"') from None
+        raise
+    serve(claims, index_dir)
+
+
 class CiteFormat(StrEnum):
     bibtex = "bibtex"
     csljson = "csljson"
