@@ -25,7 +25,7 @@ import yaml
 
 from evidence_cli import index
 from evidence_cli.ingest import ingest
-from evidence_cli.search import plan_query
+from evidence_cli.query_plan import plan_query
 from evidence_cli.store import load_claims
 from evidence_cli.tagging import tag_claims
 

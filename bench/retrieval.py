@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from evidence_cli import index
-from evidence_cli.search import plan_query
+from evidence_cli.query_plan import plan_query
 
 HERE = Path(__file__).parent
 

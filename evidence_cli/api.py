@@ -287,7 +287,7 @@ class Corpus:
               docs: Iterable[str] = ()) -> QueryResult:
         """The claims that answer ``text`` (with the CLI's field syntax), best first, within the filters."""
         from evidence_cli import index as idx
-        from evidence_cli.search import check_filters, plan_query
+        from evidence_cli.query_plan import check_filters, plan_query
         from evidence_cli.views.catalog import claim_row
 
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:

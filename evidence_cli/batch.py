@@ -95,7 +95,7 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
     matching claims, and the terms no claim mentions) or {"id", "error"}. Lines may be bytes: a line that is not
     UTF-8 is an error of its own."""
     from evidence_cli import index
-    from evidence_cli.search import check_filters, plan_query
+    from evidence_cli.query_plan import check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
 
     matcher = index.matcher(handle)

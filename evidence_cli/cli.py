@@ -6,7 +6,6 @@ Exit codes, like grep: 0 results found, 1 no results, 2 error (bad usage or bad 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import sys
 from enum import StrEnum
@@ -254,13 +253,13 @@ def _complete_from(values):
 
 
 def _kinds():
-    from evidence_cli.search import KINDS
+    from evidence_cli.query_plan import KINDS
 
     return KINDS
 
 
 def _tiers():
-    from evidence_cli.search import TIERS
+    from evidence_cli.query_plan import TIERS
 
     return TIERS
 
@@ -575,9 +574,11 @@ def verify(
         raise typer.Exit(EXIT_NO_RESULTS)
     rows = [v.to_dict() for v in verdicts]
     if fmt is Format.table:  # the terminal shows what differs; every quote is in the other formats (and --all)
+        from evidence_cli.render.views import verdict_detail
+
         shown = [r for r in rows if r["status"] != "ok" or show_all]
         for r in shown:
-            r["detail_shown"] = _verdict_detail(r)
+            r["detail_shown"] = verdict_detail(r)
         if shown:
             emit_records(shown, fmt, [("line", "line"), ("claim", "claim"), ("status", "status"),
                                       ("detail_shown", "detail")], f"quotes in {name}")
@@ -590,21 +591,6 @@ def verify(
     err(f"{len(verdicts)} quoted claim(s): " + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
     if any(v.status != "ok" for v in verdicts):
         raise typer.Exit(EXIT_NO_RESULTS)
-
-
-def _verdict_detail(r: dict) -> str:
-    status = r["status"]
-    if status == "changed":
-        return f"now: {r['text']}" + (f" (the quoted text is now {r['now_claim']})" if r.get("now_claim") else "")
-    if status == "refs differ":
-        return f"quoted {r['refs_quoted']}, the claim's refs are {r['refs']}"
-    if status == "hedge not marked":
-        return "the claim is hedged; mark the quote *(hedged)*"
-    if status == "unknown claim":
-        return "no claim has this id" + (f"; the quoted text is {r['now_claim']}" if r.get("now_claim") else "")
-    if status == "not a quote of any claim":
-        return f"the claim says: {r['text']}"
-    return r["quote"]
 
 
 @command(name="mcp")
@@ -773,19 +759,21 @@ def _nonempty(name: str, value: str | None) -> None:
         raise UsageError(f"{name} needs a value; leave the option out to see everything")
 
 
-def _mark_edited(rows: list[dict], notes: dict[str, str]) -> bool:
-    """Give each view row ``edited_claims`` (the ids among its claims that a person changed, by ``notes`` from
-    views.catalog.edit_notes) and ``edited_shown`` (id -> note, for trees); True if any row has one."""
-    for r in rows:
-        ids = list(r.get("claims") or [])
-        for value in r.values():  # strategies, rationale, caveats, numbers: [{"claim": id, ...}]
-            if isinstance(value, list):
-                ids += [x["claim"] for x in value if isinstance(x, dict) and isinstance(x.get("claim"), str)]
-        r["edited_shown"] = {cid: notes[cid] for cid in dict.fromkeys(ids) if cid in notes}
-        if r["edited_shown"]:
-            r["edited_claims"] = list(r["edited_shown"])
-            r["edited_claims_shown"] = "; ".join(f"{cid} ({note})" for cid, note in r["edited_shown"].items())
-    return any(r.get("edited_claims") for r in rows)
+def summary_markdown(*args, **kwargs) -> str:
+    from evidence_cli.render.markdown import summary
+
+    return summary(*args, **kwargs)
+
+
+def _lazy(name: str):
+    """A tree renderer of render/views.py, imported (with rich) only when a tree is drawn."""
+
+    def draw(rows: list[dict]) -> None:
+        from evidence_cli.render import views
+
+        getattr(views, name)(rows)
+
+    return draw
 
 
 def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], title: str, empty: str,
@@ -795,75 +783,20 @@ def _emit_view(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], ti
     if not rows:
         err(empty)
         raise typer.Exit(EXIT_NO_RESULTS)
+    from evidence_cli.render.views import mark_edited
     from evidence_cli.views.catalog import edit_notes
 
-    if _mark_edited(rows, edit_notes(data["claims"])):
+    if mark_edited(rows, edit_notes(data["claims"])):
         columns = [*columns, ("edited_claims_shown", "edited by hand")]
     public = [{k: v for k, v in r.items() if not k.endswith("_shown")} for r in rows]
     if fmt is Format.table and tree is not None:
         tree(rows)
     elif fmt is Format.markdown:
-        sys.stdout.write(_markdown_summary(data, {section: public}, title))
+        sys.stdout.write(summary_markdown(data, {section: public}, title))
     elif fmt is Format.table:
         emit_records(rows, fmt, columns, title)
     else:
         emit_records(public if fmt not in MACHINE_TABLES else rows, fmt, columns, title)
-
-
-def _markdown_summary(data: dict, sections: dict, title: str, claims_file: Path | None = None,
-                      front_matter: bool = False) -> str:
-    from evidence_cli.render.markdown import export_markdown
-    from evidence_cli.views.catalog import edit_notes
-
-    notes = edit_notes(data["claims"])
-    for name in ("approvals", "resistance", "biomarkers", "regimens"):
-        if name in sections:
-            _mark_edited(sections[name], notes)
-
-    stamp = "the claims file"
-    if claims_file is not None:
-        stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
-    used = _used_claims(sections)
-    docs_used = {c["doc"] for c in data["claims"] if c["id"] in used}
-    sources = [d for d in data["documents"] if d["id"] in docs_used] or data["documents"]
-    generated = None
-    if front_matter:
-        import datetime
-
-        generated = {"date": datetime.date.today(), "generator": f"evidence {__version__}"}
-        if claims_file is not None:
-            generated.update(claims_file=claims_file.name,
-                             claims_sha256=hashlib.sha256(claims_file.read_bytes()).hexdigest())
-    return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp, generated)
-
-
-def _used_claims(value) -> set[str]:
-    """Every claim id a view or query section of an export rests on (the "claims" lists, at any depth)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "claims" and isinstance(item, list) and all(isinstance(x, str) for x in item):
-                found.update(item)
-            elif key == "claims" and isinstance(item, list):
-                found.update(x["id"] for x in item if isinstance(x, dict) and "id" in x)
-            else:
-                found |= _used_claims(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _used_claims(item)
-    return found
-
-
-def _claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str], row: dict) -> str:
-    """One claim in a tree: id, the exact sentence, its refs, its hedge mark, and a person's edit."""
-    note = (row.get("edited_shown") or {}).get(cid)
-    return f"{cid}  {text}  {_refs_label(refs)}{_hedge_mark(hedged, cues)}" + (f"  [{note}]" if note else "")
-
-
-def _hedge_mark(hedged: bool, cues: list[str]) -> str:
-    if not hedged:
-        return ""
-    return f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]"
 
 
 @command()
@@ -938,23 +871,8 @@ def resistance(
     _emit_view(rows, fmt, [("name", "mechanism"), ("type_shown", "type"), ("players_shown", "players"),
                            ("claims", "claims"), ("hedged_claims", "hedged claims"), ("refs", "refs"),
                            ("strategy_claims_shown", "counter-strategy claims")],
-               "resistance mechanisms", "no resistance mechanisms found", data, "resistance", tree=_resistance_tree)
-
-
-def _resistance_tree(rows: list[dict]) -> None:
-    from evidence_cli.render.table import tree
-
-    for r in rows:
-        children = [(_claim_line(c["id"], c["text"], c["refs"], c["hedged"], c["hedging"]["cues"], r), [])
-                    for c in r["statements"]]
-        strategies = [_claim_line(s["claim"], s["text"], s["refs"], s["hedged"], s["hedge_cues"], r)
-                      for s in r["strategies"]]
-        children.append(("counter-strategies", strategies or ["none in the corpus"]))
-        tree(f"{r['name']} — {r['type_shown']}; players: {r['players_shown'] or 'none named'}", children)
-
-
-def _refs_label(refs: list[int]) -> str:
-    return f"[{', '.join(map(str, refs))}]" if refs else "(no ref)"
+               "resistance mechanisms", "no resistance mechanisms found", data, "resistance",
+               tree=_lazy("resistance_tree"))
 
 
 @command()
@@ -974,22 +892,7 @@ def biomarkers(doc: DocOpt = None, fmt: FormatOpt = Format.table, fields: Fields
         r["caveats_shown"] = "\n".join(f"{c['text']} ({c['claim']})" for c in r["caveats"]) or "none"
     _emit_view(rows, fmt, [("name", "biomarker"), ("numbers_shown", "numbers (with the sentence reporting them)"),
                            ("caveats_shown", "caveats"), ("refs", "refs"), ("claims", "claims")],
-               "predictive biomarkers", "no biomarkers found", data, "biomarkers", tree=_biomarker_tree)
-
-
-def _biomarker_tree(rows: list[dict]) -> None:
-    from evidence_cli.render.table import tree
-
-    for r in rows:
-        by_id = {c["id"]: c for c in r["statements"]}
-        numbered = list(dict.fromkeys(n["claim"] for n in r["numbers"]))
-        reported = [f"{', '.join(n['text'] for n in r['numbers'] if n['claim'] == cid)} — "
-                    + _claim_line(cid, by_id[cid]["text"], by_id[cid]["refs"], by_id[cid]["hedged"],
-                                  by_id[cid]["hedging"]["cues"], r) for cid in numbered]
-        caveats = [_claim_line(c["claim"], c["text"], c["refs"], by_id[c["claim"]]["hedged"],
-                               by_id[c["claim"]]["hedging"]["cues"], r) for c in r["caveats"]]
-        tree(f"{r['name']} — {len(r['claims'])} claims, refs {_refs_label(r['refs'])}",
-             [("numbers reported", reported or ["none reported"]), ("caveats", caveats or ["none stated"])])
+               "predictive biomarkers", "no biomarkers found", data, "biomarkers", tree=_lazy("biomarker_tree"))
 
 
 @command()
@@ -1028,23 +931,7 @@ def regimens(
                            ("inference_shown", "inference")],
                "combination regimens", "no regimen in the corpus matches" + (
                    f" --against {against}" if against else "") + (f" --with {with_drug}" if with_drug else ""),
-               data, "regimens", tree=_regimen_tree)
-
-
-def _regimen_tree(rows: list[dict]) -> None:
-    from evidence_cli.render.table import tree
-
-    for r in rows:
-        label = (f"{' + '.join(r['agents'])} — {r['basis']}"
-                 + (f" (per {r['basis_claim']})" if r.get("basis_claim") else "")
-                 + f", {r['tier']}" + (" (hedged)" if r["hedged"] else ""))
-        links = [_claim_line(x["claim"], x["text"], x["refs"], x["hedged"], x["hedge_cues"], r) + f"  ← {x['role']}"
-                 for x in r["rationale"]]
-        if r.get("inference"):
-            links.append(r["inference"])
-        if r.get("numbers"):
-            links.append("numbers reported: " + "; ".join(r["numbers"]))
-        tree(label, links)
+               data, "regimens", tree=_lazy("regimen_tree"))
 
 
 class BatchFormat(StrEnum):
@@ -1195,7 +1082,7 @@ def export(
         titles.append("selected claims")
     if query_text:
         from evidence_cli import index as idx
-        from evidence_cli.search import check_filters, plan_query
+        from evidence_cli.query_plan import check_filters, plan_query
 
         handle = open_index(claims, index_dir)
         plan = plan_query(query_text, idx.matcher(handle), docs=doc or ())
@@ -1224,7 +1111,7 @@ def export(
                 err(f"note: {len(left_out)} regimen(s) the tool inferred itself are left out; add --with-inferred "
                     "to export them")
         titles.append("immune checkpoint blockade" if topic is Topic.all else topic.value)
-    text = _markdown_summary(data, sections, "; ".join(titles), claims_file, front_matter=front_matter)
+    text = summary_markdown(data, sections, "; ".join(titles), claims_file, front_matter=front_matter)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -53,7 +53,7 @@ def matcher(handle: IndexHandle):
     """The alias matcher for queries on this index: lexicon names and shorthand, the drugs of each target, and
     typo correction towards the lexicon's names and the corpus's own words that leaves alone the words the indexed
     claims use."""
-    from evidence_cli.search import AliasMatcher, Shorthand
+    from evidence_cli.query_plan import AliasMatcher, Shorthand
 
     analyzer = handle.ix.schema["text"].analyzer
     reader = handle.searcher.reader()
@@ -412,7 +412,7 @@ def run_query(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True
 
 
 def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -> SearchResult:
-    """Search with a QueryPlan (see search.py). Each hit is a display record with ``score``, ``matched`` and
+    """Search with a QueryPlan (see query_plan.py). Each hit is a display record with ``score``, ``matched`` and
     ``unmatched`` (the labels of the query's terms it does and does not match) and ``_highlights`` (the character
     spans to emphasise in a terminal, unless ``highlight`` is false); with each term's coverage of the corpus."""
     from whoosh import query as Q
@@ -468,7 +468,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if highlight:
             record["_highlights"] = _highlights(record, shown, set(plan.entities), analyzer)
         hits.append(record)
-    from evidence_cli.search import common_english
+    from evidence_cli.query_plan import common_english
 
     common = common_english()
     for x in specs:

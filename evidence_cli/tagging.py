@@ -16,7 +16,7 @@ from functools import cache
 
 from evidence_cli.errors import DataError, Problem
 from evidence_cli.lexicon import lexicon
-from evidence_cli.search import TIERS  # one list of tiers, shared with the query checks
+from evidence_cli.query_plan import TIERS  # one list of tiers, shared with the query checks
 
 # --------------------------------------------------------------------------- spaCy pipeline
 

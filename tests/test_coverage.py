@@ -138,7 +138,7 @@ def test_frequent_english_words_are_not_reported_as_gaps(index_dir):
 
 
 def test_the_common_english_list_is_what_pyspellchecker_gives():
-    from evidence_cli.search import common_english, common_english_list
+    from evidence_cli.query_plan import common_english, common_english_list
 
     assert sorted(common_english()) == common_english_list()
 

@@ -65,7 +65,7 @@ def test_footnote_letter_marks_are_not_glued_to_words():
 
 
 def test_a_document_scoped_reference_list_scopes_every_number(tmp_path):
-    from evidence_cli.search import AliasMatcher, plan_query
+    from evidence_cli.query_plan import AliasMatcher, plan_query
 
     plan = plan_query("ref:rev1:8,9 ref:3", AliasMatcher([]))
     assert plan.doc_refs == [("rev1", 8), ("rev1", 9)] and plan.refs == [3]

@@ -15,7 +15,7 @@ CLAIMS = str(ROOT / "claims.yaml")
 
 
 def test_glossary_explains_every_kind_tier_hedging_level_and_basis():
-    from evidence_cli.search import KINDS, TIERS
+    from evidence_cli.query_plan import KINDS, TIERS
     from evidence_cli.views.domain import BASES
 
     result = runner.invoke(app, ["glossary", "-f", "json"])

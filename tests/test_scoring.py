@@ -10,7 +10,7 @@ from whoosh import query as Q
 
 from evidence_cli import index, store
 from evidence_cli.paths import BUNDLED_CLAIMS
-from evidence_cli.search import AliasMatcher, plan_query
+from evidence_cli.query_plan import AliasMatcher, plan_query
 
 QUERIES = ["TIM-3 ligands", "Keytruda approval", "why do patients relapse on anti-PD-1 therapy",
            "IDO biomarker melanoma", "chemokines T cell trafficking", "mismatch repair mutational load",

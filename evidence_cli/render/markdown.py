@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from evidence_cli.views.catalog import edit_note, edit_notes
 
@@ -293,3 +294,50 @@ def claim_row_from(claim: dict) -> dict:
     from evidence_cli.views.catalog import claim_row
 
     return claim_row(claim)
+
+
+def summary(data: dict, sections: dict, title: str, claims_file: Path | None = None,
+            front_matter: bool = False) -> str:
+    """The markdown evidence summary of `export` and `-f markdown`: the sources, the sections, the front matter."""
+    import hashlib
+
+    from evidence_cli import __version__
+    from evidence_cli.render.views import mark_edited
+
+    notes = edit_notes(data["claims"])
+    for name in ("approvals", "resistance", "biomarkers", "regimens"):
+        if name in sections:
+            mark_edited(sections[name], notes)
+
+    stamp = "the claims file"
+    if claims_file is not None:
+        stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
+    used = used_claims(sections)
+    docs_used = {c["doc"] for c in data["claims"] if c["id"] in used}
+    sources = [d for d in data["documents"] if d["id"] in docs_used] or data["documents"]
+    generated = None
+    if front_matter:
+        import datetime
+
+        generated = {"date": datetime.date.today(), "generator": f"evidence {__version__}"}
+        if claims_file is not None:
+            generated.update(claims_file=claims_file.name,
+                             claims_sha256=hashlib.sha256(claims_file.read_bytes()).hexdigest())
+    return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp, generated)
+
+
+def used_claims(value) -> set[str]:
+    """Every claim id a view or query section of an export rests on (the "claims" lists, at any depth)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "claims" and isinstance(item, list) and all(isinstance(x, str) for x in item):
+                found.update(item)
+            elif key == "claims" and isinstance(item, list):
+                found.update(x["id"] for x in item if isinstance(x, dict) and "id" in x)
+            else:
+                found |= used_claims(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= used_claims(item)
+    return found

@@ -1,9 +1,11 @@
-"""Query understanding (pure Python, no whoosh, no spaCy): field syntax, entity aliases, typos, synonyms.
+"""Query planning: a user's question read as terms and filters (pure Python, no whoosh, no spaCy). It searches
+nothing; index.search runs the plan.
 
 A user's text becomes a ``QueryPlan``: field terms (``ref:45``, ``entity:HAVCR2``, ``section:2.5``,
-``kind:approval``) become filters; entity names in any spelling the lexicon knows ("Keytruda", "B7-H1", "CD274")
-become entity ids; a misspelt drug or gene ("pembrolizumb") is corrected to the closest alias; the remaining
-words are searched in the text, stemmed, with a few domain synonyms ("relapse" also looks for "resistance").
+``kind:approval``) and "reference 12" become filters; names in any spelling the lexicon knows ("Keytruda",
+"B7-H1", "CD274"), clinical shorthand ("pembro", "MSI-H") and "anti-X" become terms of entities and phrases; a
+misspelt word ("pembrolizumb", "colorectl") is corrected towards the lexicon and the corpus; question and request
+words are dropped; each remaining word is a term with its synonyms ("relapse" also looks for "resistance").
 """
 
 from __future__ import annotations
