@@ -81,3 +81,12 @@ def test_typed_fields_read_like_the_json(corpus):
 def test_bad_arguments_raise_the_clis_errors(corpus, call, error):
     with pytest.raises(error):
         call(corpus)
+
+
+def test_the_package_offers_the_api():
+    import evidence_cli
+
+    assert {"Corpus", "Claim", "Regimen", "QueryResult"} <= set(dir(evidence_cli))
+    assert evidence_cli.Corpus is Corpus
+    with pytest.raises(AttributeError):
+        evidence_cli.nothing_here  # noqa: B018
