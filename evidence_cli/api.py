@@ -22,14 +22,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evidence_cli.errors import NotFoundError, UsageError
+from evidence_cli.errors import DataError, EvidenceError, NotFoundError, UsageError
+
+__all__ = ["OMIT", "Approval", "Biomarker", "CitationEntry", "Claim", "Corpus", "DataError", "Document",
+           "EvidenceError", "Mechanism", "NotFoundError", "QueryResult", "Regimen", "StoredClaim", "UsageError",
+           "mechanism_ids"]
 
 
 class _Omitted:
-    """The default of a field the JSON leaves out where it does not apply (``pages`` of a text claim)."""
+    """The default of a field the JSON leaves out where it does not apply (``pages`` of a text claim); false, so
+    ``if hit.pages:`` reads as expected."""
 
     def __repr__(self) -> str:
         return "OMIT"
+
+    def __bool__(self) -> bool:
+        return False
 
 
 OMIT: Any = _Omitted()
@@ -256,9 +264,9 @@ class Corpus:
             self._data = load_claims(self.claims_path)
         return self._data
 
-    def data_for(self, docs: Iterable[str] | None = None) -> dict:
+    def data_for(self, docs: Iterable[str] | str | None = None) -> dict:
         """The data of some documents only (all when ``docs`` is empty); an unknown id is a UsageError."""
-        docs = list(docs or ())
+        docs = [_text("docs", d) for d in _many(docs)]
         data = self.data
         if not docs:
             return data
@@ -292,10 +300,14 @@ class Corpus:
 
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
             raise UsageError(f"limit expects a whole number from 1 to 10,000, not {limit!r}")
+        text = _text("text", text)
+        refs = [_number("refs", r) for r in _many(refs)]
+        entities, sections, kinds, tiers, docs = (
+            [_text(name, v) for v in _many(values)] for name, values in
+            (("entities", entities), ("sections", sections), ("kinds", kinds), ("tiers", tiers), ("docs", docs)))
         handle = self.index
-        plan = plan_query(text, idx.matcher(handle), refs=list(refs), entities=list(entities),
-                          sections=list(sections), kinds=[k.lower() for k in kinds], tiers=[t.lower() for t in tiers],
-                          docs=list(docs))
+        plan = plan_query(text, idx.matcher(handle), refs=refs, entities=entities, sections=sections,
+                          kinds=[k.lower() for k in kinds], tiers=[t.lower() for t in tiers], docs=docs)
         if plan.empty:
             raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
         check_filters(plan, idx.sections(handle) if plan.sections else [],
@@ -318,6 +330,7 @@ class Corpus:
         """One claim with all its fields; NotFoundError (with close ids) for an unknown one."""
         from evidence_cli.views.catalog import claim_row
 
+        claim_id = _text("claim_id", claim_id)
         all_claims = self.data["claims"]
         pos = next((i for i, c in enumerate(all_claims) if c["id"] == claim_id), None)
         if pos is None:
@@ -347,8 +360,7 @@ class Corpus:
 
         data = self.data_for(docs)
         if number is not None:
-            if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-                raise UsageError(f"a reference number is a whole number of 1 or more, not {number!r}")
+            _number("number", number)
             return [Claim.from_dict(r) for r in claims_citing(number, data["claims"], data["documents"])]
         return [CitationEntry.from_dict(r) for r in citation_index(data["claims"], data["documents"])]
 
@@ -384,6 +396,7 @@ class Corpus:
 
     def approvals(self, drug: str | None = None, *, docs: Iterable[str] = ()) -> list[Approval]:
         """Regulatory approvals the corpus states, one per drug(s) and indication."""
+        drug = None if drug is None else _text("drug", drug)
         rows = self._view("approvals", docs, drug=drug, documents=self.data_for(docs)["documents"])
         for r in rows:
             r["drug"] = (" + ".join(r["drugs"]) + (f" ({r['assay']})" if r.get("assay") else "")
@@ -401,6 +414,8 @@ class Corpus:
     def regimens(self, against: str | None = None, with_drug: str | None = None, *,
                  docs: Iterable[str] = ()) -> list[Regimen]:
         """Combination regimens with their rationale chains; ``against`` a mechanism id (`mechanism_ids()`)."""
+        against = None if against is None else _text("against", against)
+        with_drug = None if with_drug is None else _text("with_drug", with_drug)
         if against is not None and against not in mechanism_ids():
             raise UsageError(f"unknown mechanism {against!r}; choose from {', '.join(mechanism_ids())}")
         return [Regimen.from_dict(r) for r in self._view("regimens", docs, against=against, with_drug=with_drug)]
@@ -416,7 +431,28 @@ class Corpus:
         """Check every quoted claim of a markdown note against the claims (see verify.py)."""
         from evidence_cli.verify import verify_note
 
-        return verify_note(note, self.data["claims"], name=name)
+        return verify_note(_text("note", note), self.data["claims"], name=name)
+
+
+def _many(values) -> list:
+    """A filter's values: one value or several ("docs='wong2017'" is one document, not eight letters)."""
+    if values is None:
+        return []
+    if isinstance(values, (str, int)):
+        return [values]
+    return list(values)
+
+
+def _text(name: str, value) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"{name} expects text, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _number(name: str, value) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UsageError(f"{name} expects whole numbers of 1 or more, not {value!r}")
+    return value
 
 
 def mechanism_ids() -> list[str]:

@@ -108,7 +108,11 @@ class Sentence:
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "doc"
+    """A document id from a file name: accents and umlauts as their letters ("Müller 2019" -> "muller-2019")."""
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "doc"
 
 
 def read_bytes(path: Path) -> bytes:

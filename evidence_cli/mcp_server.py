@@ -41,6 +41,10 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
 
     server = MCPServer("evidence", instructions=INSTRUCTIONS, version=__version__)
 
+    def tool(fn):
+        """Register a tool; its description is its docstring on one line."""
+        return server.tool(description=" ".join((fn.__doc__ or "").split()))(fn)
+
     def run(fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
@@ -50,7 +54,7 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
             log.exception("tool failed")
             raise ToolError(f"the tool failed ({type(exc).__name__}); the server goes on") from None
 
-    @server.tool()
+    @tool
     def query(
         text: Annotated[str, Field(description="A question, keywords or names; field syntax such as ref:45, "
                                                "entity:HAVCR2, section:2.5, kind:approval works too.")],
@@ -63,12 +67,12 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
         return {"query": text, "hits": [h.to_dict() for h in result.hits], "notes": result.notes,
                 "coverage": result.coverage}
 
-    @server.tool()
+    @tool
     def show(claim_id: Annotated[str, Field(description="A claim id, e.g. wong2017-2.5-13.")]) -> dict[str, Any]:
         """One claim with every field of claims.yaml and its neighbouring sentences' ids."""
         return run(corpus.show, claim_id).to_dict()
 
-    @server.tool()
+    @tool
     def refs(
         number: Annotated[int | None, Field(ge=1, description="A reference number: the claims citing it.")] = None,
         docs: Docs = None,
@@ -78,12 +82,12 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
         rows = run(corpus.refs, number, docs=docs or ())
         return {"number": number, "results": [r.to_dict() for r in rows]}
 
-    @server.tool()
+    @tool
     def docs() -> dict[str, Any]:
         """The documents of the corpus with their metadata (title, authors, year, DOI, licence, claim count)."""
         return {"results": [d.to_dict() for d in run(corpus.docs)]}
 
-    @server.tool()
+    @tool
     def approvals(
         drug: Annotated[str | None, Field(description="Only this drug (INN or brand).")] = None,
         docs: Docs = None,
@@ -91,12 +95,12 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
         """Regulatory approvals the documents state, one per drug(s) and indication, with the claim and refs."""
         return {"results": [r.to_dict() for r in run(corpus.approvals, drug, docs=docs or ())]}
 
-    @server.tool()
+    @tool
     def resistance(docs: Docs = None) -> dict[str, Any]:
         """Resistance mechanisms with their players, claims, refs and the counter-strategies the documents give."""
         return {"results": [r.to_dict() for r in run(corpus.resistance, docs=docs or ())]}
 
-    @server.tool()
+    @tool
     def regimens(
         against: Annotated[str | None, Field(description="Only regimens against this mechanism id: "
                                                          + ", ".join(mechanism_ids()) + ".")] = None,
@@ -109,7 +113,7 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
         rows = run(corpus.regimens, against, with_drug, docs=docs or ())
         return {"results": [r.to_dict() for r in rows]}
 
-    @server.tool()
+    @tool
     def verify(note: Annotated[str, Field(description="A markdown note quoting claims (with their ids).")]
                ) -> dict[str, Any]:
         """Check every quoted claim of a markdown note against the corpus: ok, changed, unknown claim, refs

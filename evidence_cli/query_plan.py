@@ -43,7 +43,8 @@ QUESTION_WORDS = frozenset(
     "was we were what when where which while who whom whose why will with would you your about any anything known "
     "there's whats what's whys how's also just please give show list explain describe find know get gets got getting "
     "happen happens happening mean means meant say says said regarding concerning much many some "
-    "make makes made like between among under over versus vs via plus go goes going gone up out".split()
+    "make makes made like between among under over versus vs via plus go goes going gone up out exist exists "
+    "existing available".split()
 )
 # The words of asking for evidence in an evidence tool ("what evidence supports…", "which references…"): not
 # searched beside other words, but searched when they are all the query has ("citation").

@@ -22,12 +22,23 @@ from dataclasses import dataclass, field
 
 from evidence_cli.errors import DataError, Problem
 
-# a claim id: <doc>-<section>-<n> (section: a number path, s<k>, abs, keywords, front) or <doc>-fig<n>
-CLAIM_ID = re.compile(r"(?<![\w.-])([A-Za-z0-9][\w.-]*?-(?:(?:\d+(?:\.\d+)*|s\d+|abs|abstract|keywords|front)-\d+"
-                      r"|fig\d+|tab\d+))(?![\w-])")
+# a claim id: <doc>-<section>-<n> (section: a number path, s<k>, abs, kw, front, …) or <doc>-fig<n>
+_ID_BODY = r"[A-Za-z0-9][\w.-]*?-(?:[A-Za-z0-9][\w.]*-\d+|fig\d+|tab\d+)"
+CLAIM_ID = re.compile(rf"(?<![\w.-])({_ID_BODY})(?![\w-])")
+
+
+def id_pattern(doc_ids: list[str]) -> re.Pattern:
+    """Claim ids, and anything that starts like one of these documents' ids ("wong2017-2.5.17", "wong2017_2.5-17",
+    "wong2017"): a mistyped id next to a quote is reported, never skipped."""
+    if not doc_ids:
+        return CLAIM_ID
+    docs = "|".join(re.escape(d) for d in sorted(doc_ids, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.-])((?:{docs})(?:[-_.:][\w.-]*\w)?|{_ID_BODY})(?![\w-])")
+
+
 _ELISION = re.compile(r"\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)\s*")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # markdown's backslash escapes of ASCII punctuation
-_HEDGE_MARK = re.compile(r"\bhedged\b", re.IGNORECASE)
+_HEDGE_MARK = re.compile(r"(?<!not )(?<!un)\bhedged\b", re.IGNORECASE)
 _CONTEXT = re.compile(r"\(context:[^)]*\)", re.IGNORECASE)
 _NO_REF = re.compile(r"\bno ref(?:erence)?s?\b|\bnone in (?:the )?sentence\b|\buncited\b", re.IGNORECASE)
 _REF_GROUP = re.compile(r"\[\s*(\d+(?:\s*[–—-]\s*\d+)?(?:\s*,\s*\d+(?:\s*[–—-]\s*\d+)?)*)\s*\]")
@@ -66,8 +77,12 @@ class Verdict:
 class _Quote:
     line: int
     text: str
-    claim: str
-    tail: str  # what follows the id: refs, hedge mark
+    claims: list[str]  # the ids it names (two for two consecutive sentences quoted together)
+    tail: str  # what follows the ids: refs, hedge mark
+
+    @property
+    def claim(self) -> str:
+        return ", ".join(self.claims)
 
 
 def read_note(data: bytes, name: str) -> str:
@@ -81,8 +96,8 @@ def read_note(data: bytes, name: str) -> str:
         raise DataError(Problem(name, line, "not UTF-8 text; save the note as UTF-8")) from None
 
 
-def find_quotes(note: str) -> list[_Quote]:
-    """Every quoted claim of a markdown note, in order."""
+def find_quotes(note: str, ids: re.Pattern = CLAIM_ID) -> list[_Quote]:
+    """Every quoted claim of a markdown note, in order (``ids``: what a claim id looks like)."""
     lines = note.splitlines()
     quotes: list[_Quote] = []
     start = _front_matter_end(lines)
@@ -103,7 +118,7 @@ def find_quotes(note: str) -> list[_Quote]:
             while i < len(lines) and lines[i].lstrip().startswith(">"):
                 block.append(re.sub(r"^\s*>\s?", "", lines[i]))
                 i += 1
-            quotes.extend(_block_quotes(block, first + 1))
+            quotes.extend(_block_quotes(block, first + 1, ids))
             continue
         if line.strip():  # a paragraph: a quotation may run over its line breaks
             first = i
@@ -111,7 +126,7 @@ def find_quotes(note: str) -> list[_Quote]:
             while (i < len(lines) and lines[i].strip() and not lines[i].lstrip().startswith((">", "```", "~~~"))):
                 paragraph.append(lines[i])
                 i += 1
-            quotes.extend(_inline_quotes(" ".join(paragraph), first + 1))
+            quotes.extend(_inline_quotes(" ".join(paragraph), first + 1, ids))
             continue
         i += 1
     return quotes
@@ -125,14 +140,14 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
-def _block_quotes(block: list[str], first_line: int) -> list[_Quote]:
+def _block_quotes(block: list[str], first_line: int, ids: re.Pattern) -> list[_Quote]:
     """A blockquote is one quoted claim when it names a claim id: its text is every line before the line with the
     id (an attribution line "— `id` …", or the id at the end of the text)."""
     out = []
     text_lines: list[str] = []
     start = first_line
     for k, line in enumerate(block):
-        m = CLAIM_ID.search(line)
+        m = ids.search(line)
         if m is None:
             if not text_lines:
                 start = first_line + k
@@ -143,24 +158,42 @@ def _block_quotes(block: list[str], first_line: int) -> list[_Quote]:
         if attribution is None:  # "… in 2011. (wong2017-2.1-26, no ref)": the id ends the quoted text
             text_lines.append(re.sub(r"[\s(\[`—–-]+$", "", before))
         text = "\n".join(text_lines).strip()
+        named, tail = _ids_then_tail(line[m.start():], ids)
         if text:
-            out.append(_Quote(start, text, m.group(1), line[m.end():]))
+            out.append(_Quote(start, text, named, tail))
         text_lines = []
         start = first_line + k + 1
     return out
 
 
-def _inline_quotes(line: str, lineno: int) -> list[_Quote]:
+def _inline_quotes(line: str, lineno: int, ids: re.Pattern) -> list[_Quote]:
     out = []
     for m in _INLINE.finditer(line):
         after = line[m.end():]
-        idm = CLAIM_ID.search(after)
+        idm = ids.search(after)
         if idm is None or not re.fullmatch(r"[\s(\[`,;:—–-]*", after[: idm.start()]):
             continue
-        tail = after[idm.end():]
-        nxt = _INLINE.search(tail)
-        out.append(_Quote(lineno, m.group(1), idm.group(1), tail[: nxt.start()] if nxt else tail))
+        nxt = _INLINE.search(after)
+        named, tail = _ids_then_tail(after[idm.start(): nxt.start() if nxt else len(after)], ids)
+        out.append(_Quote(lineno, m.group(1), named, tail))
     return out
+
+
+def _ids_then_tail(text: str, ids: re.Pattern) -> tuple[list[str], str]:
+    """The ids at the start of an attribution ("`a`, `b` (§2.5), refs [4]") and what follows them."""
+    named = []
+    at = 0
+    while True:
+        m = ids.match(text, at) if named else ids.search(text, at)
+        if m is None:
+            break
+        named.append(m.group(1))
+        at = m.end()
+        gap = re.match(r"[`\s]*(?:,|and|&|\+)?[`\s]*", text[at:])
+        if not gap or not ids.match(text, at + gap.end()) or not gap.group(0).strip(" `"):
+            break
+        at += gap.end()
+    return named, text[at:]
 
 
 def quoted_refs(tail: str) -> list[int] | None:
@@ -171,15 +204,32 @@ def quoted_refs(tail: str) -> list[int] | None:
     groups = _REF_GROUP.findall(tail) or _REFS_WORD.findall(tail)
     if not groups:
         return [] if _NO_REF.search(tail) else None
-    out: list[int] = []
-    for group in groups:
-        for part in re.split(r"\s*(?:,|and)\s*", group):
-            ends = [int(x) for x in re.split(r"\s*[–—-]\s*", part) if x.strip().isdigit()]
-            if len(ends) == 2 and 0 < ends[1] - ends[0] < 200:
-                out.extend(range(ends[0], ends[1] + 1))
-            else:
-                out.extend(ends)
+    out = [n for group in groups for n in _expand(group)]
     return list(dict.fromkeys(out))
+
+
+def quoted_context(tail: str) -> list[int] | None:
+    """The context refs an attribution gives ("(context: [8] from …)"), or None."""
+    m = _CONTEXT.search(tail)
+    if m is None:
+        return None
+    return [int(n) for group in _REF_GROUP.findall(m.group(0)) for n in _expand(group)]
+
+
+def _expand(group: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|and)\s*", group):
+        ends = [int(x) for x in re.split(r"\s*[–—-]\s*", part) if x.strip().isdigit()]
+        out.extend(range(ends[0], ends[1] + 1) if len(ends) == 2 and 0 < ends[1] - ends[0] < 200 else ends)
+    return out
+
+
+def _bare(text: str) -> str:
+    """Normalised text without its citation markers: a quote may leave "[45]" to its attribution."""
+    return " ".join(_MARKER.sub(" ", _normal(text)).split()).replace(" .", ".").replace(" ,", ",")
+
+
+_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[–—,-]\s*\d+)*\s*\]")
 
 
 def _normal(text: str) -> str:
@@ -191,10 +241,11 @@ def _normal(text: str) -> str:
 def matches(quote: str, claim_text: str) -> bool:
     """The quote is the claim's text, whitespace and escapes aside; "…" or "[…]" may stand for omitted words."""
     q, c = _normal(quote), _normal(claim_text)
-    if q == c:
+    if q == c or _bare(quote) == _bare(claim_text):  # "[45]" may be left to the attribution
         return True
     if not _ELISION.search(q) or _ELISION.search(c):
         return False
+    q, c = _bare(quote), _bare(claim_text)
     pieces = [p for p in _ELISION.split(q) if p]
     at = 0
     for n, piece in enumerate(pieces):
@@ -210,28 +261,35 @@ def verify_note(note: str, claims: list[dict], name: str = "note") -> list[Verdi
     by_id = {c["id"]: c for c in claims if not c.get("orphaned")}
     by_text = {_normal(c["text"]): c["id"] for c in by_id.values()}
     out = []
-    for q in find_quotes(note):
+    for q in find_quotes(note, id_pattern(sorted({c["doc"] for c in by_id.values()}))):
         refs_quoted = quoted_refs(q.tail)
+        context_quoted = quoted_context(q.tail)
         hedge_marked = bool(_HEDGE_MARK.search(q.tail) or _HEDGE_MARK.search(q.text))
         shown = " ".join(q.text.split())
-        claim = by_id.get(q.claim)
-        if claim is None:
+        named = [by_id.get(cid) for cid in q.claims]
+        if None in named:
             now = by_text.get(_normal(q.text))
             out.append(Verdict(q.line, q.claim, "unknown claim", shown, refs_quoted, now_claim=now))
             continue
-        refs = list(claim.get("refs") or [])
-        hedged = (claim.get("hedging") or {}).get("level", "none") != "none"
-        verdict = Verdict(q.line, q.claim, "ok", shown, refs_quoted, refs, claim["doc"], hedged=hedged)
-        if not matches(q.text, claim["text"]):
+        text = " ".join(c["text"] for c in named)
+        refs = list(dict.fromkeys(r for c in named for r in c.get("refs") or []))
+        context = list(dict.fromkeys(r for c in named for r in c.get("context_refs") or []))
+        hedged = any((c.get("hedging") or {}).get("level", "none") != "none" for c in named)
+        verdict = Verdict(q.line, q.claim, "ok", shown, refs_quoted, refs, named[0]["doc"], hedged=hedged)
+        if not matches(q.text, text):
             # drift: the claim's text moved on (a re-ingest, a correction), or the quoted text is now another
             # claim's (ids shift when a sentence is added before it); far from both, it quotes no claim
             other = by_text.get(_normal(q.text))
-            close = difflib.SequenceMatcher(None, _normal(q.text), _normal(claim["text"])).ratio()
-            verdict.status = "changed" if other or close >= CHANGED_SIMILARITY else "not a quote of any claim"
+            close = difflib.SequenceMatcher(None, _normal(q.text), _normal(text)).ratio()
+            cut = len(_bare(q.text)) >= 12 and _bare(q.text) in _bare(text)  # shortened, with no "…" to say so
+            verdict.status = ("changed" if other or cut or close >= CHANGED_SIMILARITY
+                              else "not a quote of any claim")
             verdict.now_claim = other
-            verdict.text = claim["text"]
+            verdict.text = text
         elif refs_quoted is not None and sorted(refs_quoted) != sorted(refs):
             verdict.status = "refs differ"
+        elif context_quoted is not None and sorted(context_quoted) != sorted(context):
+            verdict.status = "refs differ"  # the context refs a note gives are checked too
         elif hedged and not hedge_marked:
             verdict.status = "hedge not marked"
         out.append(verdict)

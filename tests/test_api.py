@@ -90,3 +90,26 @@ def test_the_package_offers_the_api():
     assert evidence_cli.Corpus is Corpus
     with pytest.raises(AttributeError):
         evidence_cli.nothing_here  # noqa: B018
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.show(123), lambda c: c.query(None), lambda c: c.approvals(7), lambda c: c.verify(None),
+    lambda c: c.query("x", refs="a"), lambda c: c.regimens(against=3),
+])
+def test_wrong_types_are_usage_errors_not_tracebacks(corpus, call):
+    with pytest.raises(UsageError):
+        call(corpus)
+
+
+def test_a_filter_takes_one_value_or_several(corpus):
+    one = [h.id for h in corpus.query("TIM-3", docs="wong2017", entities="HAVCR2", limit=3).hits]
+    assert one == [h.id for h in corpus.query("TIM-3", docs=["wong2017"], entities=["HAVCR2"], limit=3).hits]
+    assert not corpus.query("TIM-3", limit=1).hits[0].pages  # a text claim has no pages: OMIT is false
+
+
+def test_no_results_in_json_is_an_empty_array(index_dir):
+    result = runner.invoke(app, ["query", "zzqqxx", "-f", "json", "--claims", CLAIMS],
+                           env={"EVIDENCE_INDEX_DIR": index_dir})
+    assert result.exit_code == 1 and json.loads(result.stdout) == []
+    result = runner.invoke(app, ["approvals", "--drug", "aspirin", "-f", "json", "--claims", CLAIMS])
+    assert result.exit_code == 1 and json.loads(result.stdout) == []

@@ -137,3 +137,11 @@ def test_bibtex_escapes_tex_specials_and_names_split():
     assert _bib("50% of T & B cells_1 {x}") == r"{50\% of T \& B cells\_1 \{x\}}"
     assert _name("Wong, Raymond M.") == {"family": "Wong", "given": "Raymond M."}
     assert _name("Plato") == {"family": "Plato"}
+
+
+def test_view_tables_for_scripts_hold_numbers_not_prose():
+    rows = list(csv.DictReader(io.StringIO(run("approvals", "-f", "csv").stdout)))
+    first = rows[0]
+    assert (first["doc"], first["kind"], first["refs"], first["context_refs"], first["regulator"]) == (
+        "wong2017", "drug_approval", "", "8", "FDA")
+    assert any(r["regulator_inferred_from"] == "wong2017-2.4-12" for r in rows)

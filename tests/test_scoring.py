@@ -140,3 +140,11 @@ def test_coordination_through_run_query(tmp_path):
     plan = plan_query("PD-L1 expression melanoma", AliasMatcher(handle.aliases))
     assert [h["id"] for h in index.run_query(handle, plan, limit=2, highlight=False)] == [
         "wong2017-2.4-27", "wong2017-2.4-18"]
+
+
+@pytest.mark.parametrize("term", [("text", "tumor"), ("text", "resist"), ("entity", "cd274"), ("text", "nope")])
+def test_posting_docs_equal_whooshs_own(handle, term):
+    from whoosh import query as Q
+
+    field, text = term
+    assert index.posting_docs(handle.searcher, field, text) == set(handle.searcher.docs_for_query(Q.Term(field, text)))

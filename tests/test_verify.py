@@ -140,3 +140,46 @@ def test_any_text_parses_without_error(note):
     for q in find_quotes(note):
         assert q.claim and q.text
         quoted_refs(q.tail)
+
+
+def test_mistyped_and_unusual_ids_are_reported_never_skipped():
+    note = ('"Co-blockade of both TIM3 and PD-1 will always prevent resistance." (wong2017-2.5.17)\n\n'
+            "> Keywords: aspirin, dosing\n> — `wong2017-kw-01`\n\n"
+            '"Co-blockade of both TIM3 and PD-1 can prevent resistance to PD-1 blockade immunotherapy." '
+            "(wong2017-2.5-17, refs [45])\n\n"
+            '"TIM-3 is bound by multiple ligands," (wong2017-2.5-09)\n\n'
+            '"Upregulation of PD-L1 on various cell types within tumor tissue might result in heightened '
+            'CD80-mediated inhibition of proximal effector T cells." (wong2017-2.5-06, not hedged)\n')
+    verdicts = json.loads(verify(note).stdout)
+    assert [(v["claim"], v["status"]) for v in verdicts] == [
+        ("wong2017-2.5.17", "unknown claim"),               # a typo in the id
+        ("wong2017-kw-01", "not a quote of any claim"),     # the keywords claim, tampered
+        ("wong2017-2.5-17", "ok"),                          # "[45]" left to the attribution
+        ("wong2017-2.5-09", "changed"),                     # cut short without "…"
+        ("wong2017-2.5-06", "hedge not marked"),            # "not hedged" is no hedge mark
+    ]
+
+
+def test_two_sentences_quoted_together_with_both_ids():
+    from evidence_cli.store import load_claims
+
+    by_id = {c["id"]: c for c in load_claims(ROOT / "claims.yaml")["claims"]}
+    text = by_id["wong2017-2.5-05"]["text"] + " " + by_id["wong2017-2.5-06"]["text"]
+    note = f"> {text}\n> — `wong2017-2.5-05`, `wong2017-2.5-06`, refs [43] *(hedged: might)*\n"
+    assert [(v["claim"], v["status"]) for v in json.loads(verify(note).stdout)] == [
+        ("wong2017-2.5-05, wong2017-2.5-06", "ok")]
+
+
+def test_edited_context_refs_are_refs_that_differ():
+    note = NOTE.replace("(context: [43] from wong2017-2.5-05)", "(context: [44] from wong2017-2.5-05)")
+    statuses = {v["claim"]: v["status"] for v in json.loads(verify(note).stdout)}
+    assert statuses["wong2017-2.5-06"] == "refs differ"
+
+
+def test_a_note_from_another_claims_file_is_said(tmp_path):
+    other = tmp_path / "claims.yaml"
+    other.write_text((ROOT / "claims.yaml").read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    result = verify(NOTE, claims=str(other))
+    assert "note: the note was exported from claims.yaml (sha256" in result.stderr
+    assert "If that is not its source, pass --claims" in result.stderr
+    assert "exported from" not in verify(NOTE).stderr

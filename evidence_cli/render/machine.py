@@ -14,6 +14,8 @@ from evidence_cli.errors import UsageError
 
 # --fields a,b,c: the keys each JSON object keeps and the columns of TSV and CSV, in that order (None: all)
 FIELDS: ContextVar[tuple[str, ...] | None] = ContextVar("evidence_fields", default=None)
+# whether this command wrote a JSON document, so that "no results" still prints one ([]) for scripts
+WROTE_JSON: ContextVar[bool] = ContextVar("evidence_wrote_json", default=False)
 
 
 def _encodable(text: str) -> str:
@@ -52,6 +54,7 @@ def pick(records: list[dict], columns: Iterable[str] = ()) -> list[dict]:
 
 def write_json(records: list | dict, out: TextIO | None = None) -> None:
     out = out or sys.stdout
+    WROTE_JSON.set(True)
     if isinstance(records, dict):
         records = pick([records])[0]
     elif all(isinstance(r, dict) for r in records):
