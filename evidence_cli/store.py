@@ -681,11 +681,11 @@ def _quick_ok(data: dict) -> bool:
 
 
 def dump_claims(data: dict) -> str:
-    """Deterministic YAML for a claims mapping, with the header comment."""
-    body = _yaml().dump(
-        data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=None, width=10_000
-    )
-    return HEADER + body
+    """Deterministic YAML for a claims mapping, with the header comment: what PyYAML writes, byte for byte, by a
+    writer for the claims file's shape that is several times faster (yaml_writer.py)."""
+    from evidence_cli.yaml_writer import dump
+
+    return HEADER + dump(data)
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
