@@ -505,10 +505,10 @@ def _check_list(blocks: list[str], chunk: int = 1000) -> list | None:
     return out
 
 
-def _in_two_halves(blocks: list[str], work) -> tuple[Any, Any]:
-    """``work`` on each half of the blocks, the second in a child process when there are many (PyYAML holds the
-    GIL); if no child can run or it dies, this process does both."""
-    if len(blocks) < PARALLEL_PARSE_MIN or (os.cpu_count() or 1) < 2:
+def _in_two_halves(blocks: list, work, minimum: int | None = None) -> tuple[Any, Any]:
+    """``work`` on each half of the blocks, the second in a child process when there are ``minimum`` or more
+    (PyYAML and spaCy's rule matching hold the GIL); if no child can run or it dies, this process does both."""
+    if len(blocks) < (PARALLEL_PARSE_MIN if minimum is None else minimum) or (os.cpu_count() or 1) < 2:
         return work(blocks), []
     import multiprocessing
 

@@ -141,3 +141,17 @@ def test_an_uncurated_drug_in_an_approval_sentence_is_an_approval_row(tmp_path):
     rows = approvals(load_claims(tmp_path / "c.yaml")["claims"])
     assert [(r["drugs"], r["indication"], r["year"], r["drug_details"][0]["curated"]) for r in rows] == [
         (["olaparib"], "melanoma", 2022, False)]
+
+
+def test_tagging_in_two_processes_gives_the_same_tags(chapter_claims):
+    import copy
+
+    from evidence_cli.tagging import tag_claims
+
+    serial = copy.deepcopy(chapter_claims["claims"])
+    parallel = copy.deepcopy(chapter_claims["claims"])
+    tag_claims(serial, parallel_min=10**9)
+    seen = []
+    tag_claims(parallel, progress=lambda done, total: seen.append((done, total)), parallel_min=10)
+    assert parallel == serial
+    assert seen[-1] == (len(serial), len(serial))
