@@ -252,12 +252,29 @@ class Corpus:
         self._progress = progress
         self._data: dict | None = None
         self._handle = None
+        self._stamp: tuple | None = None  # the claims file as last read: a changed file is read again
+
+    def _fresh(self) -> None:
+        """Forget what was read when the claims file changed since (a long-running notebook or MCP server must
+        not answer from the old claims)."""
+        import os
+
+        try:
+            st = os.stat(self.claims_path)
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self._data = None
+            self._handle = None
+            self._stamp = stamp
 
     # -- loading
 
     @property
     def data(self) -> dict:
         """The claims file, parsed and checked: {"schema_version", "documents", "claims"}."""
+        self._fresh()
         if self._data is None:
             from evidence_cli.store import load_claims
 
@@ -281,6 +298,7 @@ class Corpus:
     @property
     def index(self):
         """The open search index (index.IndexHandle), built first when there is none."""
+        self._fresh()
         if self._handle is None:
             from evidence_cli import index, paths
 

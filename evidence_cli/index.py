@@ -36,7 +36,7 @@ COORD = 1.0  # a score is multiplied by (query terms it matches / those in the q
 # answer. The share is measured on the corpus itself (document frequency), so it adapts to any review.
 GENERIC_SHARE = COMMON_TERM_SHARE
 GENERIC_MIN_CLAIMS = 20  # below this many claims every word is "common": no term is generic
-WIDEN_MIN = 6  # a word no claim uses, with a stem this long, is also looked for as the words that begin like it
+WIDEN_MIN = 7  # a word no claim uses, with a stem this long, is also looked for as the words that begin like it
 
 
 @dataclass
@@ -72,7 +72,7 @@ def matcher(handle: IndexHandle):
     shorthand = [Shorthand(s["short"], s["means"], tuple(s["search"]), s["case_sensitive"])
                  for s in vocab.get("shorthand", [])]
     return AliasMatcher(handle.aliases, in_corpus, targets=vocab.get("targets", {}), shorthand=shorthand,
-                        vocabulary=vocabulary, labels=vocab.get("labels", {}),
+                        vocabulary=vocabulary, labels=vocab.get("labels", {}), genes=vocab.get("genes", {}),
                         in_corpus=lambda eid: reader.doc_frequency("entity", eid.lower()) > 0)
 
 
@@ -237,6 +237,7 @@ def build(claims_file: Path, target: Path, progress: Callable[[int, int], None] 
                            **({"note": d["references_note"]} if d.get("references_note") else {})}
                  for d in data.get("documents", [])}
     vocab = {"shorthand": shorthand(), "targets": targets(lex), "labels": {e.id: e.label for e in lex.values()},
+             "genes": {e.id: e.extra["gene"] for e in lex.values() if e.extra.get("gene") in lex},
              "documents": documents}
     (target / "query.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     # the corpus's own words, lower-cased, towards which a typo ("colorectl") is corrected
@@ -559,8 +560,9 @@ def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
                 phrases[-1].extend(halves)
                 continue
             if widen and len(forms[0]) >= WIDEN_MIN and not any(searcher.doc_frequency("text", st) for st in forms):
-                # a word no claim uses ("synergy"): the corpus's words that begin like it ("synergize")
-                prefix = forms[0][: max(WIDEN_MIN - 1, len(forms[0]) - 2)]
+                # a word no claim uses ("synergy"): the corpus's words that begin like it ("synergize"), on a
+                # prefix that keeps most of the word ("internal" does not become "inter…")
+                prefix = forms[0][: max(WIDEN_MIN, -(-4 * len(forms[0]) // 5))]
                 more = [t.decode("utf-8") for t in itertools.islice(searcher.reader().expand_prefix("text", prefix),
                                                                      50)]
                 if more:
@@ -573,6 +575,14 @@ def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
         docs |= phrase_docs or set()
     for e in term.entities:
         docs |= posting_docs(searcher, "entity", e.lower())
+    word_docs_all: set[int] | None = None
+    for word in term.rank_words:  # "PD-L1 expression" also ranks "expression", but matches only by the name
+        forms = [t.text for t in analyzer(word)]
+        stems.extend(forms)
+        found = set().union(*(posting_docs(searcher, "text", st) for st in forms))
+        word_docs_all = found if word_docs_all is None else word_docs_all & found
+    if term.gene and word_docs_all:  # or by its gene with all the name's words: "expression of PD-L1"
+        docs |= posting_docs(searcher, "entity", term.gene.lower()) & word_docs_all
     return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened,
             "analyse": lambda text: {t.text for t in analyzer(text)}}
 

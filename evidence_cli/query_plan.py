@@ -111,6 +111,8 @@ class Term:
     label: str  # as the user typed it
     phrases: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
+    rank_words: list[str] = field(default_factory=list)  # words of a name: they rank, but a match is the name's
+    gene: str | None = None  # a biomarker's gene, or a name inside the name: with all its words, a mention
     reading: str | None = None  # how a shorthand or class name was read, shown on stderr
     incidental: bool = False  # ranks, but is not a subject of its own ("blockers" in "PD-1 blockers")
 
@@ -139,7 +141,8 @@ class QueryPlan:
 
     def expanded_words(self) -> list[str]:
         """Every word the terms search for in the text, each once."""
-        return list(dict.fromkeys(w for t in self.terms for p in t.phrases for w in p.split()))
+        return list(dict.fromkeys([*(w for t in self.terms for p in t.phrases for w in p.split()),
+                                   *(w for t in self.terms for w in t.rank_words)]))
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,8 @@ class AliasMatcher:
     def __init__(self, table: list, is_word: Callable[[str], bool] | None = None, *,
                  targets: dict[str, list[str]] | None = None, shorthand: list[Shorthand] | None = None,
                  vocabulary: Callable[[], list[str]] | None = None, labels: dict[str, str] | None = None,
-                 in_corpus: Callable[[str], bool] | None = None) -> None:
+                 in_corpus: Callable[[str], bool] | None = None, genes: dict[str, str] | None = None) -> None:
+        self.genes = genes or {}  # biomarker id -> the gene it measures ("pdl1_expression" -> "CD274")
         self.is_word = is_word  # True for a word the corpus itself uses: never a typo
         self.targets = targets or {}  # gene id -> ids of the drugs that target it
         self.labels = labels or {}  # entity id -> its label ("CD274" -> "PD-L1")
@@ -416,8 +420,11 @@ def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Ter
     # (whole words only: "HAVCR2" is a symbol, not the word "HAVCR"; and they are not typo-corrected)
     words = [w.casefold() for w in re.findall(r"\b[^\W\d_]{4,}\b", _strip_anti(surface))]
     words = [w for w in words if w not in QUESTION_WORDS]
-    if words:
-        term.phrases.append(" ".join(words))
+    if words and " ".join(words) == " ".join(re.findall(r"[^\W_]+", _strip_anti(surface).casefold())):
+        term.phrases.append(" ".join(words))  # the name is these words ("nivolumab"): they find it untagged too
+    else:  # part of a name ("interferon" of "interferon-α") is not the name: it ranks, it does not match
+        term.rank_words = words
+    term.gene = matcher.genes.get(eid) or _inner_name(_strip_anti(surface), eid, matcher)
     # the drugs that target it, of those the corpus mentions (naming others would suggest it covers them)
     drugs = [d for d in matcher.targets.get(eid, []) if matcher.in_corpus is None or matcher.in_corpus(d)]
     label = matcher.labels.get(eid, eid)
@@ -428,6 +435,19 @@ def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Ter
           and _plain(_strip_anti(surface)) not in (_plain(label), _plain(eid))):
         term.reading = label  # a brand or abbreviation: "Keytruda" is pembrolizumab, "TMB" mutational load
     return term
+
+
+def _inner_name(surface: str, eid: str, matcher: AliasMatcher) -> str | None:
+    """Another entity named inside a name ("PD-L1" in "PD-L1 assay", "CD200" in "CD200 receptor"): with all the
+    name's other words, a claim mentioning it mentions the name."""
+    tokens = surface.split()
+    for n in range(len(tokens) - 1, 0, -1):
+        for i in range(len(tokens) - n + 1):
+            part = " ".join(tokens[i:i + n])
+            inner = matcher.exact.get(part) or matcher.folded.get(part.casefold())
+            if inner and inner != eid:
+                return inner
+    return None
 
 
 def _plain(name: str) -> str:

@@ -126,7 +126,7 @@ def find_quotes(note: str, ids: re.Pattern = CLAIM_ID) -> list[_Quote]:
             while (i < len(lines) and lines[i].strip() and not lines[i].lstrip().startswith((">", "```", "~~~"))):
                 paragraph.append(lines[i])
                 i += 1
-            quotes.extend(_inline_quotes(" ".join(paragraph), first + 1, ids))
+            quotes.extend(_inline_quotes("\n".join(paragraph), first + 1, ids))
             continue
         i += 1
     return quotes
@@ -166,16 +166,29 @@ def _block_quotes(block: list[str], first_line: int, ids: re.Pattern) -> list[_Q
     return out
 
 
-def _inline_quotes(line: str, lineno: int, ids: re.Pattern) -> list[_Quote]:
+def _inline_quotes(text: str, lineno: int, ids: re.Pattern) -> list[_Quote]:
+    """Quotations of a paragraph (lines joined by line breaks) that name a claim id: after the quotation ("…" (id,
+    refs [4])), or, on a line with one id and one quotation (a table row, "id: “…”"), anywhere on that line."""
+    import bisect
+
     out = []
-    for m in _INLINE.finditer(line):
-        after = line[m.end():]
+    found = list(_INLINE.finditer(text))
+    breaks = [i for i, ch in enumerate(text) if ch == "\n"]
+    for k, m in enumerate(found):
+        end = found[k + 1].start() if k + 1 < len(found) else len(text)
+        after = text[m.end():end]  # up to the next quotation: linear in the paragraph
+        line = lineno + bisect.bisect_left(breaks, m.start())
         idm = ids.search(after)
-        if idm is None or not re.fullmatch(r"[\s(\[`,;:—–-]*", after[: idm.start()]):
+        if idm is not None and re.fullmatch(r"[\s(\[`,;:—–-]*", after[: idm.start()]):
+            named, tail = _ids_then_tail(after[idm.start():], ids)
+            out.append(_Quote(line, m.group(1), named, tail))
             continue
-        nxt = _INLINE.search(after)
-        named, tail = _ids_then_tail(after[idm.start(): nxt.start() if nxt else len(after)], ids)
-        out.append(_Quote(lineno, m.group(1), named, tail))
+        start = text.rfind("\n", 0, m.start()) + 1
+        stop = text.find("\n", m.end())
+        whole = text[start: stop if stop >= 0 else len(text)]
+        named = ids.findall(whole)
+        if len(named) == 1 and len(_INLINE.findall(whole)) == 1:
+            out.append(_Quote(line, m.group(1), named, whole[whole.find(named[0]) + len(named[0]):]))
     return out
 
 
@@ -239,21 +252,40 @@ def _normal(text: str) -> str:
 
 
 def matches(quote: str, claim_text: str) -> bool:
-    """The quote is the claim's text, whitespace and escapes aside; "…" or "[…]" may stand for omitted words."""
+    """The quote is the claim's text, whitespace and escapes aside; "…" or "[…]" may stand for omitted words
+    (whole words only), and a quote may leave all its citation markers ("[45]") to its attribution, but the
+    markers it keeps must be the claim's."""
     q, c = _normal(quote), _normal(claim_text)
-    if q == c or _bare(quote) == _bare(claim_text):  # "[45]" may be left to the attribution
+    if q == c:
         return True
+    if not _MARKER.search(q):  # no markers kept: compare with the claim's text without its markers
+        c = _bare(claim_text)
+        q = _bare(quote)
+        if q == c:
+            return True
+    elif [m.strip() for m in _MARKER.findall(q)] != [m.strip() for m in _MARKER.findall(c)] and not _ELISION.search(q):
+        return False
     if not _ELISION.search(q) or _ELISION.search(c):
         return False
-    q, c = _bare(quote), _bare(claim_text)
     pieces = [p for p in _ELISION.split(q) if p]
     at = 0
     for n, piece in enumerate(pieces):
-        found = c.find(piece, at)
-        if found < 0 or (n == 0 and not q.startswith(("…", "...", "[")) and found != 0):
+        found = _find_words(c, piece, at)
+        if found < 0 or (n == 0 and not _ELISION.match(q) and found != 0):
             return False
         at = found + len(piece)
-    return q.endswith(("…", "...", "]")) or at == len(c)
+    return bool(_ELISION.search(q[-6:])) or at == len(c)
+
+
+def _find_words(text: str, piece: str, start: int) -> int:
+    """Where ``piece`` stands in ``text`` (from ``start``) as whole words: "… complete …" is not in "incomplete"."""
+    for m in re.finditer(re.escape(piece), text[start:]):
+        a, b = start + m.start(), start + m.end()
+        before_ok = not (piece[0].isalnum() and a > 0 and text[a - 1].isalnum())
+        after_ok = not (piece[-1].isalnum() and b < len(text) and text[b].isalnum())
+        if before_ok and after_ok:
+            return a
+    return -1
 
 
 def verify_note(note: str, claims: list[dict], name: str = "note") -> list[Verdict]:

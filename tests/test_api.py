@@ -66,7 +66,7 @@ def test_typed_fields_read_like_the_json(corpus):
     hit = corpus.query("TIM-3 ligands", limit=1).hits[0]
     assert (hit.id, hit.refs, hit.context_refs) == ("wong2017-2.5-09", [], [44])
     regimen = corpus.regimens(against="tim3_upregulation")[0]
-    assert (regimen.basis, regimen.basis_claim) == ("preclinical", "wong2017-2.5-16")
+    assert (regimen.basis, regimen.basis_claim) == ("stated", "wong2017-2.5-17")
 
 
 @pytest.mark.parametrize(("call", "error"), [
@@ -113,3 +113,19 @@ def test_no_results_in_json_is_an_empty_array(index_dir):
     assert result.exit_code == 1 and json.loads(result.stdout) == []
     result = runner.invoke(app, ["approvals", "--drug", "aspirin", "-f", "json", "--claims", CLAIMS])
     assert result.exit_code == 1 and json.loads(result.stdout) == []
+
+
+def test_a_changed_claims_file_is_read_again(tmp_path):
+    import shutil
+
+    claims = tmp_path / "claims.yaml"
+    shutil.copy(CLAIMS, claims)
+    corpus = Corpus(claims, tmp_path / "ix")
+    note = "> TIM-3 is bound by multiple ligands, including galectin-9, CEACAM-1, and high-mobility group box 1 " \
+           "(HMGB-1).\n> — `wong2017-2.5-09`, no ref\n"
+    assert [v.status for v in corpus.verify(note)] == ["ok"]
+    assert corpus.query("galectin-9", limit=1).hits[0].id == "wong2017-2.5-09"
+    text = claims.read_text(encoding="utf-8").replace("TIM-3 is bound by multiple ligands", "TIM-3 binds ligands")
+    claims.write_text(text, encoding="utf-8")
+    assert [v.status for v in corpus.verify(note)] == ["changed"]
+    assert corpus.query("galectin-9", limit=1).hits[0].text.startswith("TIM-3 binds ligands")

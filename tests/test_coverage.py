@@ -125,7 +125,7 @@ def test_inflections_join_forms_a_stemmer_splits():
 def test_a_word_no_claim_uses_is_looked_for_as_the_words_that_begin_like_it(index_dir):
     # the chapter writes "synergize", "synergistic", never "synergy"
     result = q(index_dir, "chemotherapy synergy", "-f", "json", "-n", "1")
-    assert "no claim uses 'synergy'; searching the words that begin 'syner…'" in result.stderr
+    assert "no claim uses 'synergy'; searching the words that begin 'synergi…'" in result.stderr
     assert ids(result) == ["wong2017-2.2-29"]
     assert json.loads(result.stdout)[0]["unmatched"] == []
 
@@ -199,3 +199,17 @@ def test_the_index_is_rebuilt_when_the_lexicon_changes(tmp_path, monkeypatch):
     before = index._index_name("abc")
     lexicon.write_bytes(lexicon.read_bytes() + b"\n# a curator's edit\n")
     assert index._index_name("abc") != before and before.endswith("-abc")
+
+
+@pytest.mark.parametrize(("text", "wrong"), [
+    ("interferon-α", "wong2017-2.5-05"),   # an IFN-γ sentence: "interferon" alone is not interferon-α
+    ("interleukin-12", "wong2017-2.2-04"),  # the IL-2/7/15/21 sentence
+])
+def test_part_of_a_name_is_not_the_name(index_dir, text, wrong):
+    result = q(index_dir, text, "-f", "json", "-n", "10")
+    assert wrong not in ids(result)
+
+
+def test_a_prefix_keeps_most_of_the_word(index_dir):
+    result = q(index_dir, "internal", "-f", "json")  # not "inter…": interleukin, interferon
+    assert result.exit_code == 1 and "no claim mentions 'internal'" in result.stderr

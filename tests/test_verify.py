@@ -183,3 +183,24 @@ def test_a_note_from_another_claims_file_is_said(tmp_path):
     assert "note: the note was exported from claims.yaml (sha256" in result.stderr
     assert "If that is not its source, pass --claims" in result.stderr
     assert "exported from" not in verify(NOTE).stderr
+
+
+@pytest.mark.parametrize(("quote", "status"), [
+    ("Co-blockade of both TIM3 and PD-1 can prevent resistance to PD-1 blockade immunotherapy [46].", "changed"),
+    ("Co-blockade of both TIM3 and PD-1 can prevent resistance to PD-1 blockade immunotherapy.", "ok"),
+    ("Co-blockade of both TIM3 and PD-1 can prevent resistance … immunotherapy [45].", "ok"),
+    ("Co-blockade of both TIM3 and PD-1 can prevent … blockade immuno …", "changed"),  # "immuno" is no word here
+])
+def test_markers_kept_must_be_the_claims_and_elisions_cut_whole_words(quote, status):
+    note = f"> {quote}\n> — `wong2017-2.5-17`\n"
+    assert [v["status"] for v in json.loads(verify(note).stdout)] == [status]
+
+
+def test_table_rows_and_id_first_quotes_are_checked_with_their_lines():
+    note = ('| claim | quote |\n|---|---|\n| `wong2017-2.5-13` | "TIM-3 is never co-expressed with PD-1." |\n\n'
+            '- "TIM-3 is bound by multiple ligands, …" (wong2017-2.5-09)\n'
+            '- "These trial results led to US FDA approval of ipilimumab for melanoma in 2011." (wong2017-2.1-26)\n')
+    verdicts = json.loads(verify(note).stdout)
+    assert [(v["line"], v["claim"], v["status"]) for v in verdicts] == [
+        (3, "wong2017-2.5-13", "not a quote of any claim"), (5, "wong2017-2.5-09", "ok"),
+        (6, "wong2017-2.1-26", "ok")]

@@ -120,17 +120,30 @@ def test_regimens_basis_chain_and_order(chapter_claims, by_id):
 def test_one_regimen_per_combination_and_mechanism_with_its_strongest_basis(chapter_claims):
     rows = _rows(chapter_claims, domain.regimens)
     tim3 = [r for r in rows if "tim3_upregulation" in r["against"]]
-    # "Co-blockade of both TIM3 and PD-1 can prevent resistance [45]" sums up the animal data before it (2.5-16,
-    # also [45]); "PD-1/PD-L1 blockers combined with investigational TIM-3 blockers" only proposes it: one row
+    # "Co-blockade of both TIM3 and PD-1 can prevent resistance [45]" and "PD-1/PD-L1 blockers combined with
+    # investigational TIM-3 blockers" (a proposal) are one row; the statement names no data of its own, and the
+    # animal-data sentence before it prints no reference, so nothing ties the two: "stated", per the statement
     assert len(tim3) == 1
-    assert (tim3[0]["basis"], tim3[0]["basis_claim"], tim3[0]["tier"]) == (
-        "preclinical", "wong2017-2.5-16", "preclinical_animal")
-    assert {"wong2017-2.5-17", "wong2017-2.5-16", "wong2017-2.6-09"} <= set(tim3[0]["claims"])
-    roles = {link["claim"]: link["role"] for link in tim3[0]["rationale"]}
-    assert roles["wong2017-2.5-16"] == "data it rests on"
+    assert (tim3[0]["basis"], tim3[0]["basis_claim"]) == ("stated", "wong2017-2.5-17")
+    assert {"wong2017-2.5-17", "wong2017-2.6-09"} <= set(tim3[0]["claims"])
     # data from patients only is "reported"; animal data is "preclinical"
     assert [r["basis"] for r in rows if "wong2017-2.2-29" in r["claims"]] == ["preclinical"]
     assert all(r["basis"] in domain.BASES for r in rows)
+
+
+def test_a_summing_statement_takes_the_basis_of_the_data_it_cites(chapter_claims):
+    import copy
+
+    claims = copy.deepcopy(chapter_claims["claims"])
+    by_id = {c["id"]: c for c in claims}
+    by_id["wong2017-2.5-16"]["refs"] = [45]  # as if the animal-data sentence printed the statement's [45]
+    tim3 = [r for r in domain.per_document(domain.regimens, claims) if "tim3_upregulation" in r["against"]]
+    assert (tim3[0]["basis"], tim3[0]["basis_claim"]) == ("preclinical", "wong2017-2.5-16")
+    roles = {link["claim"]: link["role"] for link in tim3[0]["rationale"]}
+    assert roles["wong2017-2.5-16"] == "data it rests on"
+    by_id["wong2017-2.5-16"]["hedging"] = {"level": "moderate", "cues": ["might"]}  # hedged data is no basis
+    tim3 = [r for r in domain.per_document(domain.regimens, claims) if "tim3_upregulation" in r["against"]]
+    assert tim3[0]["basis"] == "stated"
 
 
 def test_export_leaves_the_tools_inferences_out_unless_asked():

@@ -602,11 +602,14 @@ def _basis(c: dict, i: int, live: list[dict]) -> tuple[str, dict]:
         return "proposed", c
     if not (_REPORTED.search(c["text"]) or _TRIAL_WORDS.search(c["text"])):
         return "proposed", c
-    cited = set(c.get("refs") or c.get("context_refs") or [])
-    for x in reversed(live[max(0, i - 3): i]):
+    # the data of the passage it sums up: a sentence before it in its paragraph that prints one of the same
+    # reference numbers (its own, never context refs) and reports data, unhedged
+    cited = set(c.get("refs") or [])
+    for x in reversed(live[max(0, i - 3): i]) if cited else ():
         if (x.get("doc"), x["section"], x.get("paragraph")) != (c.get("doc"), c["section"], c.get("paragraph")):
             continue
-        if cited & set(x.get("refs") or x.get("context_refs") or []) and x.get("tier") in _PATIENT_TIERS | _LAB_TIERS:
+        if (cited & set(x.get("refs") or []) and x.get("tier") in _PATIENT_TIERS | _LAB_TIERS
+                and not _hedged(x)):
             return ("reported" if x["tier"] in _PATIENT_TIERS else "preclinical"), x
     return "stated", c
 
