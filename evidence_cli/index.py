@@ -385,7 +385,7 @@ class TermCoverage:
     generic: bool
     reading: str | None = None
     widened: list[str] = dc_field(default_factory=list)  # prefixes searched for a word no claim uses
-    incidental: bool = False  # one of the most frequent English words ("after", "main"): not a gap when missing
+    incidental: bool = False  # an English function word ("after", "first"): not a gap when missing
 
 
 @dataclass
@@ -469,9 +469,9 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if highlight:
             record["_highlights"] = _highlights(record, shown, set(plan.entities), analyzer)
         hits.append(record)
-    from evidence_cli.query_plan import common_english
+    from evidence_cli.query_plan import function_words
 
-    common = common_english()
+    common = function_words()
     for x in specs:
         t = x["term"]
         x["incidental"] = t.incidental or (not t.entities and t.reading is None and t.label.casefold() in common)

@@ -275,32 +275,13 @@ def english_word(word: str) -> bool:
     return word in _english()
 
 
-COMMON_ENGLISH_COUNT = 500  # about the size of the classic IR stop lists (SMART's has 571 words)
-
-
 @cache
-def common_english() -> frozenset[str]:
-    """The most frequent English words (data/common_english.txt, made from pyspellchecker's frequency list)."""
-    from evidence_cli.paths import PACKAGE_DATA as DATA
+def function_words() -> frozenset[str]:
+    """English function words (data/function_words.txt): a missing one is no gap in the corpus."""
+    from evidence_cli.paths import PACKAGE_DATA
 
-    lines = (DATA / "common_english.txt").read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if w and not w.startswith("#"))
-
-
-def common_english_list() -> list[str]:
-    """The COMMON_ENGLISH_COUNT most frequent alphabetic words of pyspellchecker's English list, sorted."""
-    counts = _english().word_frequency.dictionary
-    ranked = sorted(((w, n) for w, n in counts.items() if w.isalpha()), key=lambda wn: (-wn[1], wn[0]))
-    return sorted(w for w, _ in ranked[:COMMON_ENGLISH_COUNT])
-
-
-def write_common_english() -> None:
-    """Regenerate data/common_english.txt, keeping its header."""
-    from evidence_cli.paths import PACKAGE_DATA as DATA
-
-    path = DATA / "common_english.txt"
-    header = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
-    path.write_text("\n".join([*header, *common_english_list()]) + "\n", encoding="utf-8")
+    lines = (PACKAGE_DATA / "function_words.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
 
 
 def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sections=(), kinds=(),
