@@ -534,10 +534,13 @@ def query_notes(plan, result, documents: dict[str, dict]) -> list[str]:
         if len(specific) == 2:
             notes.append(f"no sentence (with its neighbours) mentions {specific[0].label!r} and "
                          f"{specific[1].label!r} together; each hit names the terms it does not match")
-        else:
+        elif others:
             notes.append("no sentence (with its neighbours) mentions " + " or ".join(map(repr, result.isolated))
                          + " together with " + ", ".join(map(repr, others)) + "; each hit names the terms it does "
                          "not match")
+        else:
+            notes.append("no sentence (with its neighbours) mentions two of " + ", ".join(map(repr, result.isolated))
+                         + " together; each hit names the terms it does not match")
     if result.terms and all(t.generic for t in result.terms):
         names = " and ".join(repr(t.label) for t in result.terms)
         notes.append(f"{names} {'each occur' if len(result.terms) > 1 else 'occurs'} in more than "

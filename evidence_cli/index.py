@@ -47,12 +47,19 @@ class IndexHandle:
     searcher: object  # an open whoosh Searcher (BM25F), reused by every query of this process
     built: bool = False
     vocab: dict = dc_field(default_factory=dict)  # query.json: shorthand, drug targets, documents' reference lists
+    matcher: object = None  # the AliasMatcher of this index, made on first use
 
 
 def matcher(handle: IndexHandle):
     """The alias matcher for queries on this index: lexicon names and shorthand, the drugs of each target, and
     typo correction towards the lexicon's names and the corpus's own words that leaves alone the words the indexed
-    claims use."""
+    claims use. Made once per open index (its corrections are remembered)."""
+    if handle.matcher is None:
+        handle.matcher = _make_matcher(handle)
+    return handle.matcher
+
+
+def _make_matcher(handle: IndexHandle):
     from evidence_cli.query_plan import AliasMatcher, Shorthand
 
     analyzer = handle.ix.schema["text"].analyzer

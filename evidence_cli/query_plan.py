@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -100,6 +101,7 @@ _REF_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-", "\u00ad": ""})
 
 
 @dataclass
@@ -290,6 +292,8 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     if len(text) > 2000:
         raise UsageError("query is longer than 2000 characters; shorten it")
     plan = QueryPlan(text=text)
+    # one spelling of the same text: composed accents ("naïve" typed as i + ¨), and the hyphens of word processors
+    text = unicodedata.normalize("NFC", text).translate(_HYPHENS)
     plan.refs.extend(refs)
     plan.sections.extend(s.lower().rstrip(".") for s in sections)
     plan.kinds.extend(kinds)

@@ -134,9 +134,12 @@ def test_cite_errors(args, code, message):
 def test_bibtex_escapes_tex_specials_and_names_split():
     from evidence_cli.render.cite import _bib, _name
 
-    assert _bib("50% of T & B cells_1 {x}") == r"{50\% of T \& B cells\_1 \{x\}}"
+    assert _bib("50% of T & B cells_1 {x}") == r"{50\% of T \& B cells\_1 \textbraceleft{}x\textbraceright{}}"
     assert _name("Wong, Raymond M.") == {"family": "Wong", "given": "Raymond M."}
-    assert _name("Plato") == {"family": "Plato"}
+    assert _name("Plato") == {"literal": "Plato"}
+    assert _name("World Health Organization") == {"literal": "World Health Organization"}
+    assert _name("Jean-Luc Picard Jr.") == {"family": "Picard", "given": "Jean-Luc", "suffix": "Jr."}
+    assert _bib("a {b") == r"{a \textbraceleft{}b}"  # an unbalanced brace cannot break the entry
 
 
 def test_view_tables_for_scripts_hold_numbers_not_prose():
@@ -145,3 +148,12 @@ def test_view_tables_for_scripts_hold_numbers_not_prose():
     assert (first["doc"], first["kind"], first["refs"], first["context_refs"], first["regulator"]) == (
         "wong2017", "drug_approval", "", "8", "FDA")
     assert any(r["regulator_inferred_from"] == "wong2017-2.4-12" for r in rows)
+
+
+def test_fields_that_only_some_rows_carry(index_dir):
+    result = run("query", "pembrolizumab colorectal", "-f", "jsonl", "--fields", "id,nearby", index_dir=index_dir)
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows and all(list(r) == ["id", "nearby"] for r in rows)
+    regimens = run("regimens", "-f", "jsonl", "--fields", "agents,inference")
+    assert regimens.exit_code == 0 and any(json.loads(line)["inference"] for line in regimens.stdout.splitlines())

@@ -215,3 +215,14 @@ def test_part_of_a_name_is_not_the_name(index_dir, text, wrong):
 def test_a_prefix_keeps_most_of_the_word(index_dir):
     result = q(index_dir, "internal", "-f", "json")  # not "inter…": interleukin, interferon
     assert result.exit_code == 1 and "no claim mentions 'internal'" in result.stderr
+
+
+def test_unicode_spellings_of_one_query_are_one_query(index_dir):
+    plain = ids(q(index_dir, "PD-L1 naïve T cells", "-f", "json", "-n", "3"))
+    decomposed = q(index_dir, "PD\u2011L1 nai\u0308ve T cells", "-f", "json", "-n", "3")  # non-breaking hyphen, i + ¨
+    assert ids(decomposed) == plain and "no claim mentions" not in decomposed.stderr
+
+
+def test_three_terms_never_two_together(index_dir):
+    result = q(index_dir, "galectin melanoma interleukin", "-f", "json", "-n", "1")
+    assert "together with ;" not in result.stderr

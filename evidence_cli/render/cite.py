@@ -13,15 +13,33 @@ import re
 FORMATS = ("bibtex", "csljson", "ris")
 
 
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+_GROUP = re.compile(r"\b(?:organi[sz]ation|committee|group|consortium|society|institute|association|agency|network|"
+                    r"collaborat\w*|council|board|investigators|foundation|centre|center)\b", re.IGNORECASE)
+
+
 def _name(full: str) -> dict:
-    """{"family", "given"} of "Given Family" or "Family, Given"; one word is a family name."""
+    """{"family", "given"(, "suffix")} of "Given Family (Jr.)" or "Family, Given"; a name of one word or of more
+    than four (an organisation, most likely) is kept whole as a CSL literal rather than split by guess."""
     full = " ".join(full.split())
-    if "," in full:
+    if "," in full and full.rsplit(",", 1)[1].strip().casefold() not in _SUFFIXES:
         family, given = (p.strip() for p in full.split(",", 1))
-    else:
-        *given_parts, family = full.split(" ")
-        given = " ".join(given_parts)
-    return {"family": family, **({"given": given} if given else {})}
+        return {"family": family, **({"given": given} if given else {})}
+    parts = full.replace(",", "").split(" ")
+    suffix = parts.pop() if len(parts) > 2 and parts[-1].casefold() in _SUFFIXES else None
+    if len(parts) == 1 or len(parts) > 4 or _GROUP.search(full):
+        return {"literal": full}
+    *given_parts, family = parts
+    return {"family": family, "given": " ".join(given_parts), **({"suffix": suffix} if suffix else {})}
+
+
+def _person(a: dict, ris: bool = False) -> str:
+    """A name as BibTeX writes it ("Family, Suffix, Given") or RIS ("Family, Given, Suffix"), or the literal name
+    (braced in BibTeX by the caller)."""
+    if "literal" in a:
+        return a["literal"]
+    order = (a["family"], a.get("given"), a.get("suffix")) if ris else (a["family"], a.get("suffix"), a.get("given"))
+    return ", ".join(x for x in order if x)
 
 
 def _kind(doc: dict) -> str:
@@ -74,9 +92,14 @@ def _bib(value: str) -> str:
     """A BibTeX field value: TeX's special characters escaped, inside braces."""
     def one(m: re.Match) -> str:
         ch = m.group(1)
-        return {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}.get(ch, "\\" + ch)
+        return {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}", "{": r"\textbraceleft{}",
+                "}": r"\textbraceright{}"}.get(ch, "\\" + ch)
 
     return "{" + _BIBTEX_SPECIAL.sub(one, " ".join(str(value).split())) + "}"
+
+
+class _Raw(str):
+    """A BibTeX field value already escaped."""
 
 
 def _key(item_id: str) -> str:
@@ -89,8 +112,9 @@ def bibtex(items: list[dict]) -> str:
         kind = {"chapter": "incollection", "article-journal": "article"}.get(it["type"], "misc")
         fields = []
         if it.get("author"):
-            fields.append(("author", " and ".join(
-                f"{a['family']}, {a['given']}" if a.get("given") else a["family"] for a in it["author"])))
+            # escaped here: an organisation's name is braced, so BibTeX keeps it whole
+            fields.append(("author", _Raw(" and ".join("{" + _bib(a["literal"])[1:-1] + "}" if "literal" in a
+                                                       else _bib(_person(a))[1:-1] for a in it["author"]))))
         for csl, bib in (("title", "title"), ("container-title", "booktitle" if kind == "incollection" else
                                                                    "journal"), ("publisher", "publisher"),
                          ("DOI", "doi"), ("PMID", "pmid"), ("license", "copyright"), ("note", "note")):
@@ -98,7 +122,8 @@ def bibtex(items: list[dict]) -> str:
                 fields.append((bib, it[csl]))
         if it.get("issued"):
             fields.append(("year", str(it["issued"]["date-parts"][0][0])))
-        body = ",\n".join(f"  {name} = {_bib(value)}" for name, value in fields)
+        body = ",\n".join(f"  {name} = " + ("{" + value + "}" if isinstance(value, _Raw) else _bib(value))
+                           for name, value in fields)
         out.append(f"@{kind}{{{_key(it['id'])}" + (f",\n{body}\n" if body else "\n") + "}\n")
     return "\n".join(out)
 
@@ -107,8 +132,7 @@ def ris(items: list[dict]) -> str:
     out = []
     for it in items:
         lines = [("TY", {"chapter": "CHAP", "article-journal": "JOUR"}.get(it["type"], "GEN")), ("ID", it["id"])]
-        lines += [("AU", f"{a['family']}, {a['given']}" if a.get("given") else a["family"])
-                  for a in it.get("author") or []]
+        lines += [("AU", _person(a, ris=True)) for a in it.get("author") or []]
         for csl, tag in (("title", "TI"), ("container-title", "T2"), ("publisher", "PB"), ("DOI", "DO"),
                          ("note", "N1"), ("license", "C1")):
             if it.get(csl):

@@ -37,11 +37,24 @@ def check_fields(available: Iterable[str]) -> tuple[str, ...] | None:
     fields = FIELDS.get()
     if fields is None:
         return None
-    known = list(dict.fromkeys(k for k in available if not k.startswith("_") and not k.endswith("_shown")))
+    # the keys these records have, and every field a row of the API can have (a field only some rows carry, such
+    # as "nearby" or "inference", is known even where the first rows lack it)
+    known = list(dict.fromkeys([*(k for k in available if not k.startswith("_") and not k.endswith("_shown")),
+                                *_typed_fields()]))
     unknown = [f for f in fields if f not in known]
     if unknown:
         raise UsageError(f"unknown field {unknown[0]!r} in --fields; this output has: {', '.join(known)}")
     return fields
+
+
+def _typed_fields() -> list[str]:
+    import dataclasses
+
+    from evidence_cli import api
+
+    return [f.name for cls in (api.Claim, api.StoredClaim, api.Document, api.CitationEntry, api.Approval,
+                               api.Mechanism, api.Biomarker, api.Regimen) for f in dataclasses.fields(cls)
+            if f.name != "extra"]
 
 
 def pick(records: list[dict], columns: Iterable[str] = ()) -> list[dict]:
