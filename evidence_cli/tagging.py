@@ -322,7 +322,9 @@ def tag_claims(claims: list[dict], progress=None, parallel_min: int = PARALLEL_T
     with the same results."""
     from evidence_cli.store import _in_two_halves
 
-    pipeline()  # built once here, so that a forked child has it too
+    nlp = pipeline()  # built once here, so that a forked child has it too
+    if any(name not in ("lexicon_cs", "lexicon_ci") for name in nlp.pipe_names):
+        parallel_min = 10**18  # a trained pipeline may run threads (BLAS, torch), which a fork can deadlock
     items = [(c["text"], c["section"], c.get("kind", "text")) for c in claims]
     total = len(items)
 
