@@ -14,13 +14,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 
 from evidence_cli import __version__
 from evidence_cli.errors import EvidenceError, NotFoundError, OutputExistsError, UsageError
 
 EXIT_OK, EXIT_NO_RESULTS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+class _Commands(typer.core.TyperGroup):
+    """Commands in the order a newcomer meets them: read documents, ask, look closer, views, notes, the rest."""
+
+    ORDER = ("ingest", "validate", "docs", "query", "show", "refs", "sections", "entities", "approvals",
+             "resistance", "biomarkers", "regimens", "batch", "export", "verify", "cite", "glossary", "mcp")
+
+    def list_commands(self, ctx):
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: self.ORDER.index(n) if n in self.ORDER else len(self.ORDER))
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="evidence",
     help=(
         "Exact, cited answers from immunotherapy reviews and papers.\n\n"
