@@ -336,7 +336,7 @@ class Corpus:
             text=text,
             hits=[Claim.from_dict(r) for r in rows],
             notes=query_notes(plan, found, idx.document_notes(handle)),
-            coverage=[{"term": t.label, "claims": t.claims, "generic": t.generic} for t in found.terms],
+            coverage=found.coverage(),
             corrections=dict(plan.corrections),
             readings=dict(plan.readings),
             highlights={r["id"]: list(r.get("_highlights") or []) for r in rows},
@@ -489,15 +489,11 @@ def hedge_mark(hedged: bool, cues: list[str]) -> str:
 
 def _edited(rows: list[dict], data: dict) -> list[dict]:
     """Give each view row ``edited_claims``: the ids among the claims it rests on that a person changed."""
-    from evidence_cli.views.catalog import edit_notes
+    from evidence_cli.views.catalog import edit_notes, row_claim_ids
 
     notes = edit_notes(data["claims"])
     for r in rows:
-        ids = list(r.get("claims") or [])
-        for value in r.values():  # strategies, rationale, caveats, numbers: [{"claim": id, ...}]
-            if isinstance(value, list):
-                ids += [x["claim"] for x in value if isinstance(x, dict) and isinstance(x.get("claim"), str)]
-        edited = [cid for cid in dict.fromkeys(ids) if cid in notes]
+        edited = [cid for cid in row_claim_ids(r) if cid in notes]
         if edited:
             r["edited_claims"] = edited
     return rows

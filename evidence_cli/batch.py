@@ -133,7 +133,7 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
             if plan.readings:
                 result["readings"] = plan.readings
             if found.terms:  # how the corpus covers each term: a term no claim mentions is what it does not cover
-                result["coverage"] = [{"term": t.label, "claims": t.claims, "generic": t.generic} for t in found.terms]
+                result["coverage"] = found.coverage()
                 result["uncovered"] = [t.label for t in found.terms if t.claims == 0]
             yield result
         except LineError as exc:

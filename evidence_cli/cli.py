@@ -762,18 +762,7 @@ def entities(
 def _load_data(claims: Path | None, docs: list[str] | None = None) -> dict:
     """The claims file's data; with ``docs``, only those documents and their claims (an unknown id is a usage
     error listing the known ones)."""
-    from evidence_cli import paths, store
-
-    data = store.load_claims(paths.claims_path(claims))
-    if docs:
-        known = [d["id"] for d in data["documents"]]
-        unknown = [d for d in docs if d not in known]
-        if unknown:
-            raise UsageError(f"unknown document {unknown[0]!r}; documents here: {', '.join(known)} "
-                             "(see `evidence docs`)")
-        data = {**data, "documents": [d for d in data["documents"] if d["id"] in docs],
-                "claims": [c for c in data["claims"] if c["doc"] in docs]}
-    return data
+    return corpus(claims).data_for(docs)
 
 
 def _nonempty(name: str, value: str | None) -> None:
@@ -1128,7 +1117,8 @@ def export(
     if output is not None and output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to overwrite it, or choose another --output")
     claims_file = paths.claims_path(claims)
-    data = _load_data(claims, doc)
+    source = corpus(claims, index_dir)
+    data = source.data_for(doc)
     all_claims = data["claims"]
     by_id = {c["id"]: c for c in all_claims}
     sections: dict = {}
@@ -1140,16 +1130,8 @@ def export(
         sections["claims"] = [claim_row(by_id[c]) for c in claim_ids]
         titles.append("selected claims")
     if query_text:
-        from evidence_cli import index as idx
-        from evidence_cli.query_plan import check_filters, plan_query
-
-        handle = open_index(claims, index_dir)
-        plan = plan_query(query_text, idx.matcher(handle), docs=doc or ())
-        if plan.empty:
-            raise UsageError("the query has nothing to search for")
-        check_filters(plan, idx.sections(handle) if plan.sections else [],
-                      idx.documents(handle) if plan.docs or plan.doc_refs else None)
-        sections["query"] = {"text": query_text, "rows": [claim_row(h) for h in idx.run_query(handle, plan, limit)]}
+        hits = source.query(query_text, limit=limit, docs=doc or ()).hits
+        sections["query"] = {"text": query_text, "rows": [h.to_dict() for h in hits]}
         if not sections["query"]["rows"] and not (topic or claim_ids):
             err(f"no claims match {query_text!r}; nothing exported")
             raise typer.Exit(EXIT_NO_RESULTS)

@@ -403,6 +403,10 @@ class SearchResult:
     # two specific terms, or when one of them has no claim at all)
     isolated: list[str] | None
 
+    def coverage(self) -> list[dict]:
+        """Each term as {"term", "claims", "generic"}: how JSON, batch, the API and MCP give it."""
+        return [{"term": t.label, "claims": t.claims, "generic": t.generic} for t in self.terms]
+
     @property
     def specific(self) -> list[TermCoverage]:
         """The terms that tell claims apart: neither generic nor incidental."""
@@ -464,13 +468,20 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         results = searcher.search(Q.And(filters) if filters else Q.Every(), limit=pool, sortedby="pos")
         ranked = [(None, hit.fields(), hit.docnum) for hit in results]
     shown = {st for x in specs for st in x["stems"]}
+    passages: dict[int, _Passage] = {}
+
+    def passage(docnum: int, fields: dict) -> _Passage:
+        if docnum not in passages:
+            passages[docnum] = _Passage(docnum, fields, analyzer)
+        return passages[docnum]
+
     for score, fields, docnum in ranked[:limit]:
         record = json.loads(fields["data"])
         record["score"] = round(score, 4) if score is not None else None  # filters alone do not rank
         if plan.terms:
             record["matched"] = [x["term"].label for x in specs if docnum in x["docs"]]
             record["unmatched"] = [x["term"].label for x in specs if docnum not in x["docs"]]
-            nearby = [x["term"].label for x in specs if docnum not in x["docs"] and _in_passage(x, docnum, fields)]
+            nearby = [x["term"].label for x in specs if docnum not in x["docs"] and passage(docnum, fields).has(x)]
             if nearby:
                 record["nearby"] = nearby  # found only in a neighbouring sentence of the paragraph
         if highlight:
@@ -491,25 +502,36 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         # together with another specific term: the corpus speaks of it, but not in this question's context
         together: set[int] = set()
         for _, fields, docnum in ranked:
-            found = [i for i, x in enumerate(specific) if docnum in x["docs"] or _in_passage(x, docnum, fields)]
+            found = [i for i, x in enumerate(specific) if docnum in x["docs"] or passage(docnum, fields).has(x)]
             if len(found) > 1:
                 together.update(found)
         isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]
     return SearchResult(hits, coverage, isolated)
 
 
-def _in_passage(spec: dict, docnum: int, fields: dict) -> bool:
-    """Whether a claim's neighbouring sentences (with the claim itself) mention a term."""
-    if docnum in spec["docs"]:
-        return True
-    near_entities = set(fields.get("near_entities", "").split())
-    if any(e.lower() in near_entities for e in spec["term"].entities):
-        return True
-    near = set(fields.get("near", "").split())
-    if not near or not spec["phrases"]:
-        return False
-    passage = near | spec["analyse"](json.loads(fields["data"])["text"])
-    return any(all(forms & passage for forms in phrase) for phrase in spec["phrases"])
+class _Passage:
+    """A claim with its neighbouring sentences, as stored in the index; its own stems are analysed once, when a
+    phrase first needs them."""
+
+    def __init__(self, docnum: int, fields: dict, analyzer) -> None:
+        self.docnum = docnum
+        self.fields = fields
+        self.analyzer = analyzer
+        self.near = set(fields.get("near", "").split())
+        self.near_entities = set(fields.get("near_entities", "").split())
+        self._stems: set[str] | None = None
+
+    def has(self, spec: dict) -> bool:
+        """Whether the claim or its neighbouring sentences mention a term."""
+        if self.docnum in spec["docs"]:
+            return True
+        if any(e.lower() in self.near_entities for e in spec["term"].entities):
+            return True
+        if not self.near or not spec["phrases"]:
+            return False
+        if self._stems is None:
+            self._stems = self.near | {t.text for t in self.analyzer(json.loads(self.fields["data"])["text"])}
+        return any(all(forms & self._stems for forms in phrase) for phrase in spec["phrases"])
 
 
 def _filters(plan) -> list:
@@ -590,8 +612,7 @@ def _term_spec_once(searcher, analyzer, term, widen: bool) -> dict:
         word_docs_all = found if word_docs_all is None else word_docs_all & found
     if term.gene and word_docs_all:  # or by its gene with all the name's words: "expression of PD-L1"
         docs |= posting_docs(searcher, "entity", term.gene.lower()) & word_docs_all
-    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened,
-            "analyse": lambda text: {t.text for t in analyzer(text)}}
+    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened}
 
 
 # English verbs whose past forms a stemmer cannot join ("binds" / "bound"): base, past, past participle

@@ -122,7 +122,6 @@ class Term:
 @dataclass
 class QueryPlan:
     text: str
-    words: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)  # entity ids recognised in the free text
     terms: list[Term] = field(default_factory=list)
     corrections: dict[str, str] = field(default_factory=dict)  # typo -> alias or corpus word
@@ -390,7 +389,6 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
         merged.setdefault((tuple(t.entities), tuple(t.phrases)), t)
     plan.terms = list(merged.values())
     plan.entities = list(dict.fromkeys(e for t in plan.terms for e in t.entities))
-    plan.words = list(dict.fromkeys(t.label.casefold() for t in plan.terms if not t.entities))
     return plan
 
 

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
+from functools import cache
 from typing import TextIO
 
 from evidence_cli.errors import UsageError
@@ -47,14 +48,15 @@ def check_fields(available: Iterable[str]) -> tuple[str, ...] | None:
     return fields
 
 
-def _typed_fields() -> list[str]:
+@cache
+def _typed_fields() -> tuple[str, ...]:
     import dataclasses
 
     from evidence_cli import api
 
-    return [f.name for cls in (api.Claim, api.StoredClaim, api.Document, api.CitationEntry, api.Approval,
-                               api.Mechanism, api.Biomarker, api.Regimen) for f in dataclasses.fields(cls)
-            if f.name != "extra"]
+    return tuple(f.name for cls in (api.Claim, api.StoredClaim, api.Document, api.CitationEntry, api.Approval,
+                                    api.Mechanism, api.Biomarker, api.Regimen) for f in dataclasses.fields(cls)
+                 if f.name != "extra")
 
 
 def pick(records: list[dict], columns: Iterable[str] = ()) -> list[dict]:

@@ -310,8 +310,9 @@ def summary(data: dict, sections: dict, title: str, claims_file: Path | None = N
             mark_edited(sections[name], notes)
 
     stamp = "the claims file"
+    sha = hashlib.sha256(claims_file.read_bytes()).hexdigest() if claims_file is not None else None
     if claims_file is not None:
-        stamp = f"`{claims_file.name}` (sha256 {hashlib.sha256(claims_file.read_bytes()).hexdigest()[:12]}…)"
+        stamp = f"`{claims_file.name}` (sha256 {sha[:12]}…)"
     used = used_claims(sections)
     docs_used = {c["doc"] for c in data["claims"] if c["id"] in used}
     sources = [d for d in data["documents"] if d["id"] in docs_used] or data["documents"]
@@ -321,8 +322,7 @@ def summary(data: dict, sections: dict, title: str, claims_file: Path | None = N
 
         generated = {"date": datetime.date.today(), "generator": f"evidence {__version__}"}
         if claims_file is not None:
-            generated.update(claims_file=claims_file.name,
-                             claims_sha256=hashlib.sha256(claims_file.read_bytes()).hexdigest())
+            generated.update(claims_file=claims_file.name, claims_sha256=sha)
     return export_markdown(title, sources, sections, {c["id"]: c for c in data["claims"]}, stamp, generated)
 
 

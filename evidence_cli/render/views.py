@@ -6,12 +6,10 @@ from __future__ import annotations
 def mark_edited(rows: list[dict], notes: dict[str, str]) -> bool:
     """Give each view row ``edited_claims`` (the ids among its claims that a person changed, by ``notes`` from
     views.catalog.edit_notes) and ``edited_shown`` (id -> note, for trees); True if any row has one."""
+    from evidence_cli.views.catalog import row_claim_ids
+
     for r in rows:
-        ids = list(r.get("claims") or [])
-        for value in r.values():  # strategies, rationale, caveats, numbers: [{"claim": id, ...}]
-            if isinstance(value, list):
-                ids += [x["claim"] for x in value if isinstance(x, dict) and isinstance(x.get("claim"), str)]
-        r["edited_shown"] = {cid: notes[cid] for cid in dict.fromkeys(ids) if cid in notes}
+        r["edited_shown"] = {cid: notes[cid] for cid in row_claim_ids(r) if cid in notes}
         if r["edited_shown"]:
             r["edited_claims"] = list(r["edited_shown"])
             r["edited_claims_shown"] = "; ".join(f"{cid} ({note})" for cid, note in r["edited_shown"].items())
@@ -21,13 +19,10 @@ def mark_edited(rows: list[dict], notes: dict[str, str]) -> bool:
 def claim_line(cid: str, text: str, refs: list[int], hedged: bool, cues: list[str], row: dict) -> str:
     """One claim in a tree: id, the exact sentence, its refs, its hedge mark, and a person's edit."""
     note = (row.get("edited_shown") or {}).get(cid)
-    return f"{cid}  {text}  {refs_label(refs)}{_hedge_mark(hedged, cues)}" + (f"  [{note}]" if note else "")
+    from evidence_cli.api import hedge_mark
 
-
-def _hedge_mark(hedged: bool, cues: list[str]) -> str:
-    if not hedged:
-        return ""
-    return f"  [hedged: {', '.join(cues)}]" if cues else "  [hedged]"
+    mark = " " + hedge_mark(hedged, cues) if hedged else ""
+    return f"{cid}  {text}  {refs_label(refs)}{mark}" + (f"  [{note}]" if note else "")
 
 
 def resistance_tree(rows: list[dict]) -> None:

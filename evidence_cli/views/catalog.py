@@ -47,6 +47,16 @@ def claim_row(c: dict) -> dict:
     return row
 
 
+def row_claim_ids(row: dict) -> list[str]:
+    """Every claim id a view row rests on: its ``claims``, and the ``claim`` of each linked item (strategies,
+    rationale, caveats, numbers), each once."""
+    ids = list(row.get("claims") or [])
+    for value in row.values():
+        if isinstance(value, list):
+            ids += [x["claim"] for x in value if isinstance(x, dict) and isinstance(x.get("claim"), str)]
+    return list(dict.fromkeys(ids))
+
+
 def edit_note(row: dict) -> str | None:
     """"edited by hand: refs", when a person changed what ingest generated (see ``claim_row``)."""
     fields = ", ".join(row.get("curated_fields") or [])
