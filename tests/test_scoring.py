@@ -9,6 +9,7 @@ import pytest
 from whoosh import query as Q
 
 from evidence_cli import index, store
+from evidence_cli.engines import whoosh_backend
 from evidence_cli.paths import BUNDLED_CLAIMS
 from evidence_cli.query_plan import AliasMatcher, plan_query
 
@@ -48,7 +49,7 @@ def handle(request, tmp_path_factory):
 
 def _terms(handle, text):
     plan = plan_query(text, AliasMatcher(handle.aliases))
-    stems = dict.fromkeys(t.text for w in plan.expanded_words() for t in handle.ix.schema["text"].analyzer(w))
+    stems = dict.fromkeys(t.text for w in plan.expanded_words() for t in handle.backend.ix.schema["text"].analyzer(w))
     return [("text", s, 1.0) for s in stems] + [("entity", e.lower(), 1.5) for e in plan.entities]
 
 
@@ -61,8 +62,8 @@ def _whoosh_ranking(searcher, terms, k):
 @pytest.mark.parametrize("text", QUERIES)
 def test_top_scores_equal_whoosh_bm25f(handle, text):
     terms = _terms(handle, text)
-    ours = index.top_scores(handle.searcher, terms, 30)
-    theirs = _whoosh_ranking(handle.searcher, terms, 30)
+    ours = whoosh_backend.top_scores(handle.backend.searcher, terms, 30)
+    theirs = _whoosh_ranking(handle.backend.searcher, terms, 30)
     assert len(ours) == len(theirs) >= 5
     assert [d for d, _ in ours] == [d for d, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
@@ -73,16 +74,16 @@ def test_the_fast_path_is_taken(handle, monkeypatch):
     def no_slow_path(*args, **kwargs):
         raise AssertionError("fell back to whoosh's matcher")
 
-    monkeypatch.setattr(handle.searcher, "search", no_slow_path)
-    assert index.top_scores(handle.searcher, _terms(handle, "TIM-3 ligands"), 10)
+    monkeypatch.setattr(handle.backend.searcher, "search", no_slow_path)
+    assert whoosh_backend.top_scores(handle.backend.searcher, _terms(handle, "TIM-3 ligands"), 10)
 
 
 def test_every_tie_at_the_cut_is_considered_in_claims_file_order(handle):
     terms = _terms(handle, "mismatch repair mutational load")
-    everything = index.top_scores(handle.searcher, terms, 10**6)
+    everything = whoosh_backend.top_scores(handle.backend.searcher, terms, 10**6)
     for k in (1, 5, 30):
-        assert index.top_scores(handle.searcher, terms, k) == everything[:k]
-    pos = [handle.searcher.stored_fields(d)["pos"] for d, _ in everything]
+        assert whoosh_backend.top_scores(handle.backend.searcher, terms, k) == everything[:k]
+    pos = [handle.backend.searcher.stored_fields(d)["pos"] for d, _ in everything]
     assert all(a[1] > b[1] or (a[1] == b[1] and pa < pb)
                for (a, pa), (b, pb) in itertools.pairwise(zip(everything, pos, strict=True)))
 
@@ -102,12 +103,12 @@ def test_filters_restrict_without_changing_scores_or_order(handle, filters):
 @pytest.mark.parametrize("text", ["PD-L1 expression melanoma", "chemokines T cell trafficking"])
 def test_coordination_scales_by_the_share_of_terms_matched(handle, text):
     terms = _terms(handle, text)
-    raw = dict(_whoosh_ranking(handle.searcher, terms, 10**6))
+    raw = dict(_whoosh_ranking(handle.backend.searcher, terms, 10**6))
     matched = {}
     for f, t, _ in terms:
-        for d in handle.searcher.docs_for_query(Q.Term(f, t)):
+        for d in handle.backend.searcher.docs_for_query(Q.Term(f, t)):
             matched[d] = matched.get(d, 0) + 1
-    ours = index.top_scores(handle.searcher, terms, 30, coord=1.0)
+    ours = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0)
     expected = sorted(((d, s * matched[d] / len(terms)) for d, s in raw.items()), key=lambda item: -item[1])
     assert [s for _, s in ours] == pytest.approx([s for _, s in expected[:30]], rel=1e-12)
     assert all(s == pytest.approx(raw[d] * matched[d] / len(terms), rel=1e-12) for d, s in ours)
@@ -116,19 +117,19 @@ def test_coordination_scales_by_the_share_of_terms_matched(handle, text):
 def test_coordination_counts_a_word_with_its_synonyms_once_and_the_fallback_agrees(handle, monkeypatch):
     terms = [*_terms(handle, "PD-L1 expression melanoma"), ("text", "escap", 1.0), ("text", "evad", 1.0)]
     groups = [f"{f}:{t}" for f, t, _ in terms[:-2]] + ["evade", "evade"]
-    fast = index.top_scores(handle.searcher, terms, 30, coord=1.0, groups=groups)
+    fast = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0, groups=groups)
 
     def no_fast_path(*args, **kwargs):
-        raise index._NoFastPath
+        raise whoosh_backend._NoFastPath
 
-    monkeypatch.setattr(index, "_score_segment", no_fast_path)
-    slow = index.top_scores(handle.searcher, terms, 30, coord=1.0, groups=groups)
+    monkeypatch.setattr(whoosh_backend, "_score_segment", no_fast_path)
+    slow = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0, groups=groups)
     assert [d for d, _ in fast] == [d for d, _ in slow]
     assert [s for _, s in fast] == pytest.approx([s for _, s in slow], rel=1e-9)
-    raw = dict(index.top_scores(handle.searcher, terms, 10**6))
+    raw = dict(whoosh_backend.top_scores(handle.backend.searcher, terms, 10**6))
     matched = {}
     for (f, t, _), g in zip(terms, groups, strict=True):
-        for d in handle.searcher.docs_for_query(Q.Term(f, t)):
+        for d in handle.backend.searcher.docs_for_query(Q.Term(f, t)):
             matched.setdefault(d, set()).add(g)
     assert all(s == pytest.approx(raw[d] * len(matched[d]) / len(set(groups)), rel=1e-9) for d, s in fast)
 
@@ -148,4 +149,5 @@ def test_posting_docs_equal_whooshs_own(handle, term):
     from whoosh import query as Q
 
     field, text = term
-    assert index.posting_docs(handle.searcher, field, text) == set(handle.searcher.docs_for_query(Q.Term(field, text)))
+    searcher = handle.backend.searcher
+    assert whoosh_backend.posting_docs(searcher, field, text) == set(searcher.docs_for_query(Q.Term(field, text)))
