@@ -3,14 +3,21 @@
 The synthetic claims are the chapter's claims, re-numbered into many documents and sections, with their words
 lightly shuffled so that the index vocabulary and posting lists grow like a real corpus would.
 
-Run from the repository root:  python bench/scale.py --sizes 10000 100000 [--ingest-size 10000]
+Per engine (--engines whoosh tantivy): index build, index size, warm query p50/p95 (ten queries, one process),
+the throughput of a batch of natural-language questions (sentences of 6-15 words, in one process with the index
+open), and a cold `evidence query … -f json` as a new process: its wall time and peak RSS.
+
+Run from the repository root:  python bench/scale.py --sizes 10000 100000 [--ingest-size 10000] [--engines …]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -74,11 +81,59 @@ QUERIES = ["TIM-3 ligands", "Keytruda approval", "why do patients relapse on ant
            "entity:CD274 bladder", "mismatch repair mutational load"]
 
 
+QUESTION_STARTS = ["what is known about", "does", "why do", "how does", "is there evidence that", "which claims say",
+                   "tell me about", "what evidence links"]
+
+
+def natural_questions(n: int, seed: int = 11) -> list[str]:
+    """Questions as users type them: sentences of 6-15 words, a question start and words of the chapter's
+    claims in their order (a window of one claim), so most of them share words with some claim."""
+    base = yaml.load((ROOT / "claims.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["claims"]
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        start = rng.choice(QUESTION_STARTS).split()
+        words = rng.choice(base)["text"].rstrip(".").split()
+        want = rng.randint(6, 15) - len(start)
+        if len(words) < want:
+            continue
+        i = rng.randrange(len(words) - want + 1)
+        out.append(" ".join(start + words[i:i + want]))
+    return out
+
+
+def batch_rate(handle, questions: list[str]) -> float:
+    """Questions per second through `evidence batch`'s loop (the index open, output discarded)."""
+    from evidence_cli.batch import run_batch
+
+    t = time.perf_counter()
+    for _ in run_batch(questions, handle):
+        pass
+    return len(questions) / (time.perf_counter() - t)
+
+
+def cold_query(claims_file: Path, index_root: Path, engine: str, runs: int = 5) -> tuple[float, float]:
+    """A new process `evidence query "TIM-3 ligands" -f json` on a fresh index: median wall time (ms) and
+    median peak RSS (MiB)."""
+    times, rss = [], []
+    env = dict(os.environ, EVIDENCE_ENGINE=engine)
+    for _ in range(runs):
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "evidence_cli", "query", "TIM-3 ligands", "--claims",
+                                 str(claims_file), "--index-dir", str(index_root), "-f", "json"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        times.append(time.perf_counter() - t)
+        rss.append(usage.ru_maxrss / 1024)
+        assert os.waitstatus_to_exitcode(status) == 0
+    return 1000 * statistics.median(times), statistics.median(rss)
+
+
 def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def bench_size(n: int, runs: int) -> dict:
+def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000) -> dict:
     """Index build as after `evidence ingest` (which leaves the parsed claims in the parse cache), after a hand
     edit of one claim in claims.yaml (only that claim is parsed again), and with no cache at all (the whole YAML
     parsed, as on a fresh clone); index size; warm query latency (one process, index open)."""
@@ -94,15 +149,16 @@ def bench_size(n: int, runs: int) -> dict:
         t1 = time.perf_counter()
         store.write_parse_cache(tmp / "idx", claims_file, text, json.loads(json.dumps(data)))  # as ingest does
         t2 = time.perf_counter()
-        index.open_index(claims_file, tmp / "idx")
+        index.open_index(claims_file, tmp / "idx", engine=engine)
         t3 = time.perf_counter()
+        cold_ms, cold_rss = cold_query(claims_file, tmp / "idx", engine)
         middle = text.index("\n- id: ", len(text) // 2)
         edited = text[:middle] + text[middle:].replace(" tumor", " tumour", 1)  # one claim, as a person would
         claims_file.write_text(edited, encoding="utf-8")
         t4 = time.perf_counter()
-        handle = index.open_index(claims_file, tmp / "idx")
+        handle = index.open_index(claims_file, tmp / "idx", engine=engine)
         t5 = time.perf_counter()
-        index.open_index(claims_file, tmp / "idx-no-cache")
+        index.open_index(claims_file, tmp / "idx-no-cache", engine=engine)
         t6 = time.perf_counter()
         matcher = index.matcher(handle)
         samples = []
@@ -112,7 +168,9 @@ def bench_size(n: int, runs: int) -> dict:
                 index.run_query(handle, plan_query(q, matcher), limit=10, highlight=False)
                 samples.append(time.perf_counter() - s)
         samples.sort()
+        rate = batch_rate(handle, natural_questions(batch)) if batch else None
         return {
+            "engine": engine,
             "claims": n,
             "claims_yaml_mb": round(claims_file.stat().st_size / 1e6, 1),
             "write_yaml_s": round(t1 - t0, 1),
@@ -123,6 +181,8 @@ def bench_size(n: int, runs: int) -> dict:
             "parse_cache_mb": round(store.parse_cache_path(tmp / "idx", claims_file).stat().st_size / 1e6, 1),
             "query_p50_ms": round(1000 * statistics.median(samples), 2),
             "query_p95_ms": round(1000 * samples[int(0.95 * (len(samples) - 1))], 2),
+            "batch_natural_q_per_s": round(rate) if rate else None,
+            "cold_query_ms": round(cold_ms), "cold_query_peak_rss_mib": round(cold_rss),
         }
 
 
@@ -144,12 +204,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--ingest-size", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=20, help="query rounds (10 queries each) per size")
+    parser.add_argument("--engines", nargs="*", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy"])
+    parser.add_argument("--batch", type=int, default=2000, help="natural-language questions in the batch figure")
     args = parser.parse_args()
     if args.ingest_size:
         print(bench_ingest(args.ingest_size), flush=True)
         print(bench_ingest(args.ingest_size, one_paragraph=True), flush=True)
     for n in args.sizes:
-        print(bench_size(n, args.runs), flush=True)
+        for engine in args.engines:
+            print(bench_size(n, args.runs, engine, args.batch), flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-TOKEN = re.compile(r"\w+(\.?\w+)*")  # whoosh's default_pattern
+TOKEN = re.compile(r"[\w*]+(?:\.?[\w*]+)*")  # whoosh's default_pattern ("*" is kept for its wildcards)
 
 
 @lru_cache(maxsize=200_000)

@@ -242,12 +242,15 @@ class Corpus:
     first query when there is none (``on_note`` hears "building the index …", ``progress`` its progress)."""
 
     def __init__(self, claims: str | Path | None = None, index_dir: str | Path | None = None, *,
+                 engine: str | None = None,
                  on_note: Callable[[str], None] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> None:
         from evidence_cli import paths
+        from evidence_cli.engines import engine_name
 
         self.claims_path = paths.claims_path(Path(claims) if claims is not None else None)
         self._index_dir = Path(index_dir) if index_dir is not None else None
+        self.engine = engine_name(engine)  # whoosh or tantivy: a wrong name is a UsageError here
         self._on_note = on_note
         self._progress = progress
         self._data: dict | None = None
@@ -302,7 +305,7 @@ class Corpus:
         if self._handle is None:
             from evidence_cli import index, paths
 
-            self._handle = index.open_index(self.claims_path, paths.index_dir(self._index_dir),
+            self._handle = index.open_index(self.claims_path, paths.index_dir(self._index_dir), engine=self.engine,
                                             note=self._on_note, progress=self._progress)
         return self._handle
 

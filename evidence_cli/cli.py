@@ -74,6 +74,13 @@ IndexDirOpt = Annotated[
     typer.Option("--index-dir", help="Index cache folder. Default: $EVIDENCE_INDEX_DIR, then the user cache dir.",
                  show_default=False, file_okay=False),
 ]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option("--engine", help="Search engine: whoosh (default; a few hundred papers) or tantivy (large "
+                 "libraries; pip install 'evidence-cli[tantivy]'). Default: $EVIDENCE_ENGINE, then whoosh.",
+                 show_default=False, metavar="whoosh|tantivy",
+                 autocompletion=lambda: ["whoosh", "tantivy"]),
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 FieldsOpt = Annotated[str | None, typer.Option("--fields", help="Only these fields, comma-separated (json, jsonl, "
                                                "tsv, csv); a wrong name lists the fields there are.",
@@ -357,7 +364,7 @@ def emit_records(rows: list[dict], fmt: Format, columns: list[tuple[str, str]], 
         records_table(rows, columns, title=title)
 
 
-def corpus(claims: Path | None, index_dir: Path | None = None):
+def corpus(claims: Path | None, index_dir: Path | None = None, engine: str | None = None):
     """The API's Corpus for these options, with notes on stderr and a progress bar while an index is built."""
     from evidence_cli.api import Corpus
 
@@ -368,11 +375,11 @@ def corpus(claims: Path | None, index_dir: Path | None = None):
             progress.bar = StderrProgress("building the index")  # type: ignore[attr-defined]
         progress.bar(done, total)  # type: ignore[attr-defined]
 
-    return Corpus(claims, index_dir, on_note=lambda m: err(f"note: {m}"), progress=progress)
+    return Corpus(claims, index_dir, engine=engine, on_note=lambda m: err(f"note: {m}"), progress=progress)
 
 
-def open_index(claims: Path | None, index_dir: Path | None):
-    return corpus(claims, index_dir).index
+def open_index(claims: Path | None, index_dir: Path | None, engine: str | None = None):
+    return corpus(claims, index_dir, engine).index
 
 
 @command()
@@ -397,6 +404,7 @@ def query(
     fields: FieldsOpt = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Find the claims that answer a question, with their refs.
 
@@ -419,9 +427,9 @@ def query(
             raise UsageError("the query on stdin is not UTF-8 text") from None
         if not text:
             raise UsageError("no query on stdin; pipe one in, e.g. echo 'TIM-3 ligands' | evidence query -")
-    result = corpus(claims, index_dir).query(text, limit=limit, refs=ref or (), entities=entity or (),
-                                             sections=section or (), kinds=kind or (), tiers=tier or (),
-                                             docs=doc or ())
+    result = corpus(claims, index_dir, engine).query(text, limit=limit, refs=ref or (), entities=entity or (),
+                                                     sections=section or (), kinds=kind or (),
+                                                     tiers=tier or (), docs=doc or ())
     for line in result.notes:
         err(f"note: {line}")
     rows = [{**h.to_dict(), "_highlights": result.highlights.get(h.id, [])} for h in result.hits]
@@ -616,7 +624,7 @@ def verify(
 
 
 @command(name="mcp")
-def mcp_command(claims: ClaimsOpt = None, index_dir: IndexDirOpt = None) -> None:
+def mcp_command(claims: ClaimsOpt = None, index_dir: IndexDirOpt = None, engine: EngineOpt = None) -> None:
     """Serve the corpus to an AI assistant over the Model Context Protocol (stdio).
 
     Example, in a client's configuration: {"command": "evidence", "args": ["mcp", "--claims", "/path/claims.yaml"]}
@@ -631,7 +639,7 @@ def mcp_command(claims: ClaimsOpt = None, index_dir: IndexDirOpt = None) -> None
         if exc.name and exc.name.split(".")[0] in ("mcp", "pydantic"):
             raise UsageError('the MCP server needs the optional extra: pip install "evidence-cli[mcp]"') from None
         raise
-    serve(claims, index_dir)
+    serve(claims, index_dir, engine)
 
 
 class CiteFormat(StrEnum):
@@ -1000,6 +1008,7 @@ def batch(
                                                "e.g. id,refs,text.", show_default=False, metavar="A,B,C")] = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Run many lookups from a file or stdin; JSON lines out.
 
@@ -1028,7 +1037,7 @@ def batch(
             raise NotFoundError(
                 f"{source}: cannot read ({exc.strerror}); pass a file of queries or - for stdin"
             ) from None
-    handle = open_index(claims, index_dir)
+    handle = open_index(claims, index_dir, engine)
     total = failed = 0
     results = []
     try:
@@ -1090,6 +1099,7 @@ def export(
     doc: DocOpt = None,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Write a markdown evidence summary to paste into notes.
 
@@ -1117,7 +1127,7 @@ def export(
     if output is not None and output.exists() and not force:
         raise OutputExistsError(f"{output} exists; pass --force to overwrite it, or choose another --output")
     claims_file = paths.claims_path(claims)
-    source = corpus(claims, index_dir)
+    source = corpus(claims, index_dir, engine)
     data = source.data_for(doc)
     all_claims = data["claims"]
     by_id = {c["id"]: c for c in all_claims}

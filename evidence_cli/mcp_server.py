@@ -34,9 +34,10 @@ INSTRUCTIONS = (
 Docs = Annotated[list[str] | None, Field(description="Only these document ids (see the `docs` tool).")]
 
 
-def build_server(claims: str | Path | None = None, index_dir: str | Path | None = None) -> MCPServer:
+def build_server(claims: str | Path | None = None, index_dir: str | Path | None = None,
+                 engine: str | None = None) -> MCPServer:
     """The server, with one Corpus shared by every call."""
-    corpus = Corpus(claims, index_dir, on_note=lambda message: log.info("%s", message))
+    corpus = Corpus(claims, index_dir, engine=engine, on_note=lambda message: log.info("%s", message))
     from evidence_cli import __version__
 
     server = MCPServer("evidence", instructions=INSTRUCTIONS, version=__version__)
@@ -126,7 +127,7 @@ def build_server(claims: str | Path | None = None, index_dir: str | Path | None 
     return server
 
 
-def serve(claims: str | Path | None = None, index_dir: str | Path | None = None) -> None:
+def serve(claims: str | Path | None = None, index_dir: str | Path | None = None, engine: str | None = None) -> None:
     """Run the server over stdio until the client closes it."""
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="evidence mcp: %(message)s")
-    build_server(claims, index_dir).run()
+    build_server(claims, index_dir, engine).run()

@@ -10,6 +10,32 @@ CHAPTER = ROOT / "corpus" / "immune-checkpoint-chapter.txt"
 STYLES = Path(__file__).parent / "data" / "styles.txt"
 
 
+ENGINES = ["whoosh"]
+try:  # the suite runs once per engine; tantivy is part of the test extra, so CI always runs both
+    import tantivy  # noqa: F401
+
+    ENGINES.append("tantivy")
+except ImportError:
+    pass
+
+
+@pytest.fixture(scope="session", params=ENGINES, autouse=True)
+def engine(request):
+    """Every test runs with each search engine, chosen as a user would: $EVIDENCE_ENGINE."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("EVIDENCE_ENGINE", request.param)
+        yield request.param
+
+
+INDEX_DATA = (".seg", ".idx", ".store", ".term", ".fast", ".fieldnorm", ".pos")  # whoosh's and tantivy's files
+INDEX_TABLES = ("*.toc", "meta.json")  # whoosh's table of contents; tantivy's segment list
+
+
+def index_data_files(folder: Path) -> list[Path]:
+    """The engine's data files in an index folder (not the adapter's JSON)."""
+    return [p for p in folder.iterdir() if p.suffix in INDEX_DATA]
+
+
 @pytest.fixture(scope="session")
 def chapter_claims(tmp_path_factory) -> dict:
     """The chapter ingested (with tagging) once per test session into a temporary claims file."""

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence_cli.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, index_data_files
 
 runner = CliRunner()
 CLAIMS = str(ROOT / "claims.yaml")
@@ -163,7 +163,7 @@ def test_damaged_index_is_detected_and_rebuilt(tmp_path):
     first = runner.invoke(app, ["query", "TIM-3", "--claims", CLAIMS, "--index-dir", str(idx), "-f", "json"])
     assert first.exit_code == 0
     [folder] = [p for p in idx.iterdir() if p.name.startswith("v")]
-    segments = list(folder.glob("*.seg"))
+    segments = index_data_files(folder)
     assert segments
     for seg in segments:
         seg.write_bytes(b"garbage")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from evidence_cli import store
 from evidence_cli.cli import app
-from tests.conftest import ROOT
+from tests.conftest import INDEX_TABLES, ROOT, index_data_files
 
 runner = CliRunner()
 CLAIMS = ROOT / "claims.yaml"
@@ -117,12 +117,14 @@ def test_damaged_index_is_rebuilt(tmp_path, damage):
     first = runner.invoke(app, args)
     [folder] = [p for p in idx.iterdir() if p.name.startswith("v")]
     if damage == "delete-toc":
-        for p in folder.glob("*.toc"):
+        tables = [p for pattern in INDEX_TABLES for p in folder.glob(pattern)]
+        assert tables
+        for p in tables:
             p.unlink()
     elif damage == "delete-stamp":
         (folder / "stamp.json").unlink()
     else:
-        segments = list(folder.glob("*.seg"))
+        segments = index_data_files(folder)
         assert segments
         for seg in segments:
             data = seg.read_bytes()

@@ -44,7 +44,7 @@ def handle(request, tmp_path_factory):
     data = _chapter() if request.param == "chapter" else _synthetic(6000)  # > 5000: two writer processes
     claims_file = tmp / "claims.yaml"
     claims_file.write_text(store.dump_claims(data), encoding="utf-8")
-    return index.open_index(claims_file, tmp / "idx")
+    return index.open_index(claims_file, tmp / "idx", engine="whoosh")
 
 
 def _terms(handle, text):
@@ -137,7 +137,7 @@ def test_coordination_counts_a_word_with_its_synonyms_once_and_the_fallback_agre
 def test_coordination_through_run_query(tmp_path):
     """On the chapter, "PD-L1 expression melanoma" ranks second a melanoma sentence about PD-L1-expressing
     tumour cells; plain BM25F ranked there a melanoma sentence that never names PD-L1."""
-    handle = index.open_index(BUNDLED_CLAIMS, tmp_path)
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="whoosh")
     plan = plan_query("PD-L1 expression melanoma", AliasMatcher(handle.aliases))
     # (2.4-18 names PD-L1 expression in melanoma and leads since a name's words alone no longer count as the name)
     assert [h["id"] for h in index.run_query(handle, plan, limit=2, highlight=False)] == [

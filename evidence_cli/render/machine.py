@@ -19,9 +19,16 @@ FIELDS: ContextVar[tuple[str, ...] | None] = ContextVar("evidence_fields", defau
 WROTE_JSON: ContextVar[bool] = ContextVar("evidence_wrote_json", default=False)
 
 
+# characters that JSON allows raw but that Python's str.splitlines() (and JavaScript before ES2019) takes for line
+# ends: escaped, so that one JSON line stays one line for every reader of JSON lines
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _encodable(text: str) -> str:
     """JSON text that any UTF-8 stream can take: a lone surrogate (from a bad input line) is written as its
-    \\uXXXX escape, which JSON parsers read back as the same code point."""
+    \\uXXXX escape, which JSON parsers read back as the same code point; so are U+0085, U+2028 and U+2029, which
+    some readers split lines on. (Inside JSON strings only: json.dumps writes nothing else outside ASCII.)"""
+    text = text.translate(_LINE_BREAKS)
     try:
         text.encode("utf-8")
         return text

@@ -1,0 +1,164 @@
+"""The engines behind the index adapter: the same analysis, the same coverage, the retrieval gate for each, the
+engine recorded with the index, and clear errors for an unknown or missing engine. (The whole suite also runs once
+per engine: see the ``engine`` fixture in conftest.py.)"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from evidence_cli import index
+from evidence_cli.cli import app
+from evidence_cli.paths import BUNDLED_CLAIMS
+from evidence_cli.query_plan import plan_query
+from tests.conftest import ENGINES, ROOT
+
+runner = CliRunner()
+BENCH = ROOT / "bench"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Z", "S", "M")), max_size=80))
+def test_the_analysis_is_whooshs_stemming_analyzer(text):
+    from whoosh.analysis import StemmingAnalyzer
+
+    from evidence_cli.analysis import stem_spans, stems
+
+    theirs = [(t.text, t.startchar, t.endchar) for t in StemmingAnalyzer(stoplist=None, minsize=1)(
+        text, chars=True, mode="index")]
+    assert stem_spans(text) == theirs
+    assert stems(text) == [t for t, _, _ in theirs]
+
+
+def test_the_retrieval_gate_holds_for_each_engine(engine):
+    sys.path.insert(0, str(BENCH))
+    try:
+        from retrieval import GATE, evaluate, gate_questions
+    finally:
+        sys.path.remove(str(BENCH))
+    questions = yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))["questions"]
+    result = evaluate(BUNDLED_CLAIMS, gate_questions(questions), engine=engine)
+    assert result["questions"] == 59
+    assert result["recall@3"] >= GATE["recall@3"] and result["mrr"] >= GATE["mrr"], result
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="tantivy is not installed")
+def test_engines_agree_on_coverage_and_best_hit(tmp_path):
+    """The same terms in both indexes: each query term matches the same number of claims, the same terms are
+    isolated, and the best hit is the same claim for these questions (BM25's IDF differs a little between them)."""
+    questions = ["TIM-3 ligands", "why do patients relapse on anti-PD-1 therapy", "pembrolizumab dose",
+                 "IDO biomarker melanoma", "Keytruda approval", "mismatch repiar deficiency", "reference 45",
+                 "synergy of CTLA-4 and PD-1 blockade"]
+    results = {}
+    for name in ENGINES:
+        handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine=name)
+        matcher = index.matcher(handle)
+        results[name] = [index.search(handle, plan_query(q, matcher), limit=5, highlight=False) for q in questions]
+    for q, a, b in zip(questions, results["whoosh"], results["tantivy"], strict=True):
+        assert a.coverage() == b.coverage(), q
+        assert a.isolated == b.isolated, q
+        assert [h["id"] for h in a.hits[:1]] == [h["id"] for h in b.hits[:1]], q
+
+
+def test_filters_alone_list_claims_in_file_order(engine, tmp_path):
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine=engine)
+    plan = plan_query("", index.matcher(handle), sections=["2"], kinds=["approval"])
+    ids = [h["id"] for h in index.search(handle, plan, limit=100).hits]
+    from evidence_cli.store import load_claims
+
+    expected = [c["id"] for c in load_claims(BUNDLED_CLAIMS)["claims"]
+                if (c["section"] == "2" or c["section"].startswith("2.")) and c.get("kind") == "approval"]
+    assert ids == expected and ids
+
+
+def test_the_index_records_its_engine(engine, tmp_path):
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path),
+                                 "--engine", engine, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("v")]
+    assert f"-{engine}-" in folder.name
+    assert json.loads((folder / "stamp.json").read_text(encoding="utf-8"))["engine"] == engine
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="tantivy is not installed")
+def test_another_engines_index_is_not_used_and_the_note_says_so(tmp_path):
+    args = ["query", "TIM-3 ligands", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path), "-f", "json"]
+    first = runner.invoke(app, [*args, "--engine", "whoosh"])
+    second = runner.invoke(app, [*args, "--engine", "tantivy"])
+    assert first.exit_code == second.exit_code == 0
+    assert ("note: the index there was built by the whoosh engine; building a tantivy index (--engine or "
+            "$EVIDENCE_ENGINE choose; each engine keeps its own)") in second.stderr
+    assert [h["id"] for h in json.loads(first.stdout)][:1] == [h["id"] for h in json.loads(second.stdout)][:1]
+    again = runner.invoke(app, [*args, "--engine", "whoosh"])  # each keeps its own: nothing rebuilt
+    assert again.exit_code == 0 and "note:" not in again.stderr
+    assert sorted(p.name.split("-")[1] for p in tmp_path.iterdir() if p.name.startswith("v")) == ["tantivy",
+                                                                                                  "whoosh"]
+
+
+def test_an_index_of_another_version_is_rebuilt_with_a_note(engine, tmp_path):
+    args = ["query", "TIM-3", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path), "-f", "json"]
+    assert runner.invoke(app, args).exit_code == 0
+    [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("v")]
+    stamp = json.loads((folder / "stamp.json").read_text(encoding="utf-8"))
+    old = tmp_path / folder.name.replace(f"v{index.INDEX_SCHEMA_VERSION}-", "v3-")
+    folder.rename(old)
+    (old / "stamp.json").write_text(json.dumps({**stamp, "schema_version": 3}), encoding="utf-8")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "note: the index was built by another version of evidence; rebuilding" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["option", "env"])
+def test_an_unknown_engine_is_a_usage_error(tmp_path, where, monkeypatch):
+    args = ["query", "TIM-3", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path)]
+    if where == "option":
+        args += ["--engine", "lucene"]
+    else:
+        monkeypatch.setenv("EVIDENCE_ENGINE", "lucene")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    name = "--engine" if where == "option" else "$EVIDENCE_ENGINE"
+    assert f"{name}: unknown search engine 'lucene'; choose one of: whoosh, tantivy" in result.stderr
+    assert "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())  # nothing built
+
+
+def test_the_api_checks_the_engine_name():
+    from evidence_cli.api import Corpus, UsageError
+
+    with pytest.raises(UsageError, match="unknown search engine 'x'"):
+        Corpus(BUNDLED_CLAIMS, engine="x")
+    with pytest.raises(UsageError, match="unknown search engine 3"):
+        Corpus(BUNDLED_CLAIMS, engine=3)
+
+
+def test_a_missing_engine_library_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tantivy", None)  # as if not installed: importing it raises ImportError
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path),
+                                 "--engine", "tantivy"])
+    assert result.exit_code == 2
+    assert ("the tantivy engine needs the tantivy package: pip install 'evidence-cli[tantivy]' (or choose "
+            "--engine whoosh)") in result.stderr
+
+
+def test_json_lines_escape_the_characters_splitlines_breaks_on(tmp_path):
+    """A batch line with U+0085 in it: its error line must stay one line for str.splitlines() readers."""
+    result = runner.invoke(app, ["batch", "-", "--claims", str(BUNDLED_CLAIMS), "--index-dir", str(tmp_path)],
+                           input='{"\\u0085": "", "query": "x\\u2028y"}\n')
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["error"].startswith("unknown field(s) \x85;")
+    assert "\\u0085" in lines[0]
+
+
+def test_whoosh_is_the_default_whatever_is_installed(monkeypatch, tmp_path):
+    monkeypatch.delenv("EVIDENCE_ENGINE", raising=False)
+    handle = index.open_index(BUNDLED_CLAIMS, Path(tmp_path))
+    assert handle.engine == "whoosh"
