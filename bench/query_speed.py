@@ -1,12 +1,14 @@
-"""Cold query time of the installed command against a fresh index, next to the import floor.
+"""Cold query time of the installed command against a fresh index, next to the import floors.
 
-Measures, in the same run (medians of N runs, since these machines are noisy):
+Measures, in the same run, alternating the commands round by round (medians of N rounds, since these machines are
+noisy):
+  typer:  python -c "import typer"                        (the baseline of issue 14's target: at most 1.6x)
   floor:  python -c "import typer, whoosh.index, whoosh.qparser"
-  query:  evidence query "TIM-3" --format json            (index already built)
+  query:  evidence query "TIM-3" --format json            (index already built), once per engine
   help:   evidence --help
-and prints the ratio query/floor (target: at most 1.3).
+and prints the ratios of each query to both floors.
 
-Run from the repository root with the project installed:  python bench/query_speed.py [-n 15]
+Run from the repository root with the project installed:  python bench/query_speed.py [-n 15] [--engines …]
 """
 
 from __future__ import annotations
@@ -21,33 +23,36 @@ import tempfile
 import time
 
 
-def timed(cmd: list[str], env: dict, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--runs", type=int, default=15)
+    parser.add_argument("--engines", nargs="*", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy"])
     args = parser.parse_args()
     evidence = shutil.which("evidence") or sys.exit("install the project first: pip install .")
     tmp = tempfile.mkdtemp()
     env = dict(os.environ, EVIDENCE_INDEX_DIR=tmp)
-    subprocess.run([evidence, "query", "TIM-3", "-f", "json"], env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)  # build the index once
-    floor = timed([sys.executable, "-c", "import typer, whoosh.index, whoosh.qparser"], env, args.runs)
-    query = timed([evidence, "query", "TIM-3", "--format", "json"], env, args.runs)
-    helps = timed([evidence, "--help"], env, args.runs)
+    commands = {"import typer": [sys.executable, "-c", "import typer"],
+                "import floor": [sys.executable, "-c", "import typer, whoosh.index, whoosh.qparser"],
+                "evidence --help": [evidence, "--help"]}
+    for engine in args.engines:
+        commands[f"query, {engine}"] = [evidence, "query", "TIM-3", "--format", "json", "--engine", engine]
+        subprocess.run(commands[f"query, {engine}"], env=env, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)  # build the index once
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples[name].append(time.perf_counter() - start)
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"runs per figure:        {args.runs} (median)")
-    print(f"import floor:           {floor * 1000:7.1f} ms")
-    print(f"evidence --help:        {helps * 1000:7.1f} ms")
-    print(f"evidence query (cold):  {query * 1000:7.1f} ms")
-    print(f"ratio query / floor:    {query / floor:7.2f}  (target <= 1.3)")
+    median = {name: statistics.median(s) for name, s in samples.items()}
+    print(f"runs per figure: {args.runs} (median, alternating)")
+    for name, value in median.items():
+        print(f"{name + ':':22} {value * 1000:7.1f} ms")
+    for engine in args.engines:
+        q = median[f"query, {engine}"]
+        print(f"ratio query ({engine}) / import typer: {q / median['import typer']:5.2f}  (target <= 1.6); "
+              f"/ import floor: {q / median['import floor']:5.2f}")
 
 
 if __name__ == "__main__":

@@ -469,8 +469,13 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
     elif not plan.terms:  # filters alone: document order
         ranked = [(None, backend.stored(d), d) for d in backend.in_order(allowed, pool)]
     pool_docs = [docnum for _, _, docnum in ranked]
-    for x in specs:  # which of the best hits each term matches: one question per term to the engine
-        x["hits"] = x["docs"].members(pool_docs) if pool_docs and x["count"] else set()
+    for x in specs:  # which of the best hits each term matches
+        if not pool_docs or not x["count"]:
+            x["hits"] = set()
+        elif getattr(backend, "stores_terms", False):  # from the hits' own stored terms, in Python
+            x["hits"] = {docnum for _, fields, docnum in ranked if matches(x, fields)}
+        else:  # one question per term to the engine
+            x["hits"] = x["docs"].members(pool_docs)
     shown = {st for x in specs for st in x["stems"]}
     passages: dict[int, _Passage] = {}
 
@@ -511,6 +516,24 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
                 together.update(found)
         isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]
     return SearchResult(hits, coverage, isolated)
+
+
+def matches(spec: dict, fields: dict) -> bool:
+    """Whether a claim, by its stored ``terms`` and ``entities``, is one of the claims ``spec["docs"]`` holds: it
+    names one of the term's entities, holds a form of every word of one of its phrases, or names its gene and
+    holds every word of the name (the rules of _term_spec_once, claim by claim)."""
+    terms = fields.get("_terms")
+    if terms is None:
+        terms = fields["_terms"] = set(fields["terms"].split())
+        fields["_entities"] = set(fields["entities"].split())
+    entities = fields["_entities"]
+    term = spec["term"]
+    if any(e.lower() in entities for e in term.entities):
+        return True
+    if any(phrase and all(forms & terms for forms in phrase) for phrase in spec["phrases"]):
+        return True
+    return bool(term.gene and term.gene.lower() in entities and term.rank_words
+                and all(spec["rank_forms"][w] & terms for w in term.rank_words))
 
 
 class _Passage:
@@ -592,14 +615,17 @@ def _term_spec_once(backend, term, widen: bool) -> dict:
     for e in term.entities:
         docs = docs | backend.docs("entity", e.lower())
     word_docs_all = None
+    rank_forms: dict[str, set[str]] = {}
     for word in term.rank_words:  # "PD-L1 expression" also ranks "expression", but matches only by the name
         forms = analyse(word)
+        rank_forms[word] = set(forms)
         stems.extend(forms)
         found = backend.union(backend.docs("text", st) for st in forms)
         word_docs_all = found if word_docs_all is None else word_docs_all & found
     if term.gene and word_docs_all:  # or by its gene with all the name's words: "expression of PD-L1"
         docs = docs | (backend.docs("entity", term.gene.lower()) & word_docs_all)
-    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened}
+    return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened,
+            "rank_forms": rank_forms}
 
 
 def _intersect(sets: list):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tantivy import Query as Q
 
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
 CANDIDATES = 100  # at least this many best BM25 hits are re-scored with coordination
+LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
 RAW_FIELDS = ("id", "doc", "section", "section_path", "section_title", "kind", "tier", "refs")
 
 
@@ -31,7 +31,7 @@ def schema():
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("entity", tokenizer_name="raw", index_option="freq")  # scored, like whoosh's
     builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")  # no phrase queries: no positions
-    builder.add_bytes_field("stored", stored=True)  # {"data", "near", "near_entities"} as JSON
+    builder.add_bytes_field("stored", stored=True)  # {"data", "near", "near_entities", "terms", "entities"}
     return builder.build()
 
 
@@ -53,8 +53,11 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
         for e in r["entities"]:
             doc.add_text("entity", e.lower())
         doc.add_text("text", " ".join(r["stems"]))
-        doc.add_bytes("stored", json.dumps({"data": r["data"], "near": r["near"], "near_entities": r["near_entities"]},
-                                           ensure_ascii=False).encode("utf-8"))
+        stored = {"data": r["data"], "near": r["near"], "near_entities": r["near_entities"],
+                  # the claim's own terms and entities: which query terms a hit matches is read from them (see
+                  # index.matches) instead of asking tantivy once per term
+                  "terms": " ".join(sorted(set(r["stems"]))), "entities": " ".join(e.lower() for e in r["entities"])}
+        doc.add_bytes("stored", json.dumps(stored, ensure_ascii=False).encode("utf-8"))
         writer.add_document(doc)
         if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
             progress(r["pos"] + 1, count)
@@ -114,12 +117,12 @@ class QueryDocs:
         if self.query is None or not docnums:
             return set()
         return set(self.backend.positions(Q.boolean_query(
-            [(Occur.Must, self.query), (Occur.Must, Q.term_set_query(self.backend.schema, "pos", docnums))]),
-            len(docnums)))
+            [(Occur.Must, self.query), (Occur.Must, self.backend._among(docnums))]), len(docnums)))
 
 
 class TantivyBackend:
     name = "tantivy"
+    stores_terms = True  # stored() gives each claim's "terms" and "entities"
 
     def __init__(self, ix, searcher) -> None:
         self.ix = ix
@@ -188,8 +191,11 @@ class TantivyBackend:
                    doc_groups: dict | None) -> list[tuple[int, float]]:
         """The best ``k`` claims for an OR of ``terms`` (field, text, boost) by BM25, within ``allowed``; with
         ``coord``, each score times (query terms matched / query terms) ** coord, as whoosh_backend.top_scores
-        does; ties in claims-file order. The candidates are tantivy's best max(4k, CANDIDATES) by BM25 and, with
-        coordination, its best of those that match every term."""
+        does; ties in claims-file order.
+
+        The candidates are tantivy's best max(4k, CANDIDATES) by BM25 and, with coordination, its best by the
+        number of terms matched and then BM25 (each term a constant score far above any BM25 sum); their exact
+        BM25 and their number of terms matched are then read in one search each, whatever the number of terms."""
         should = [(Occur.Should, self._term(f, t) if b == 1.0 else Q.boost_query(self._term(f, t), b))
                   for f, t, b in terms if self.doc_frequency(f, t)]
         if not should or (allowed is not None and allowed.query is None):
@@ -201,18 +207,26 @@ class TantivyBackend:
         n_groups = len(groups) if groups else 0
         m = max(4 * k, CANDIDATES)
         scores = self._scores(Q.boolean_query(must + should), m)
-        if coord and n_groups > 1:
-            every = [(Occur.Must, Q.const_score_query(g.query, 0.0)) for g in groups.values() if g.query is not None]
-            if len(every) == n_groups:
-                scores.update(self._scores(Q.boolean_query(must + every + should), m))
-            counts: Counter = Counter()
-            for g in groups.values():
-                counts.update(g.members(scores))
-            scores = {d: s * (counts[d] / n_groups) ** coord for d, s in scores.items()}
+        if coord and n_groups > 1 and scores:
+            each = [g.query for g in groups.values() if g.query is not None]
+            lead = [(Occur.Should, Q.const_score_query(q, LEAD)) for q in each]
+            more = [d for d in self._scores(Q.boolean_query(must + lead + should), m) if d not in scores]
+            if more:  # their exact BM25, as the first search would give it
+                scores.update(self._scores(Q.boolean_query([(Occur.Must, self._among(more)), *should]), len(more)))
+            counts = self._scores(Q.boolean_query([(Occur.Must, self._among(list(scores)))]
+                                                  + [(Occur.Should, Q.const_score_query(q, 1.0)) for q in each]),
+                                  len(scores), keep_zero=True)
+            scores = {d: s * (round(counts.get(d, 0.0)) / n_groups) ** coord for d, s in scores.items()}
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
 
-    def _scores(self, query, limit: int) -> dict[int, float]:
-        hits = [(s, a) for s, a in self.searcher.search(query, limit=limit, count=False).hits if s > 0]
+    def _among(self, docnums: list[int]):
+        """The claims at these positions, scoring nothing."""
+        return Q.const_score_query(Q.boolean_query([(Occur.Should, Q.term_query(self.schema, "pos", d))
+                                                    for d in docnums]), 0.0)
+
+    def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
+        hits = [(s, a) for s, a in self.searcher.search(query, limit=max(1, limit), count=False).hits
+                if s > 0 or keep_zero]
         if not hits:
             return {}
         found = self.searcher.fast_field_values("pos", [a for _, a in hits])
