@@ -9,7 +9,6 @@ file position of each claim (``pos``) is a fast field and the claim's number in 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +20,8 @@ from tantivy import Query as Q
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
 CANDIDATES = 100  # at least this many best BM25 hits are re-scored with coordination
 LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
+STORED_FIELDS = ("near", "near_entities", "terms", "entities", "data")
+SEP = "\x1f"  # none of them holds it: stems and ids have no control characters, and JSON escapes them
 RAW_FIELDS = ("id", "doc", "section", "section_path", "section_title", "kind", "tier", "refs")
 
 
@@ -31,7 +32,7 @@ def schema():
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("entity", tokenizer_name="raw", index_option="freq")  # scored, like whoosh's
     builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")  # no phrase queries: no positions
-    builder.add_bytes_field("stored", stored=True)  # {"data", "near", "near_entities", "terms", "entities"}
+    builder.add_bytes_field("stored", stored=True)  # STORED_FIELDS, joined by SEP
     return builder.build()
 
 
@@ -53,11 +54,11 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
         for e in r["entities"]:
             doc.add_text("entity", e.lower())
         doc.add_text("text", " ".join(r["stems"]))
-        stored = {"data": r["data"], "near": r["near"], "near_entities": r["near_entities"],
-                  # the claim's own terms and entities: which query terms a hit matches is read from them (see
-                  # index.matches) instead of asking tantivy once per term
-                  "terms": " ".join(sorted(set(r["stems"]))), "entities": " ".join(e.lower() for e in r["entities"])}
-        doc.add_bytes("stored", json.dumps(stored, ensure_ascii=False).encode("utf-8"))
+        # with the claim's own terms and entities: which query terms a hit matches is read from them (see
+        # index.matches) instead of asking tantivy once per term
+        stored = (r["near"], r["near_entities"], " ".join(set(r["stems"])), " ".join(e.lower() for e in r["entities"]),
+                  r["data"])
+        doc.add_bytes("stored", SEP.join(stored).encode("utf-8"))
         writer.add_document(doc)
         if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
             progress(r["pos"] + 1, count)
@@ -245,7 +246,8 @@ class TantivyBackend:
         if address is None:
             self.positions(Q.term_query(self.schema, "pos", docnum), 1)
             address = self._addresses[docnum]
-        return json.loads(self.searcher.doc(address).to_dict()["stored"][0])
+        return dict(zip(STORED_FIELDS, self.searcher.doc(address).to_dict()["stored"][0].decode("utf-8").split(SEP),
+                        strict=True))
 
     def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
         return sorted(t for t, _ in self.searcher.terms_with_prefix(field, prefix, limit=limit))
