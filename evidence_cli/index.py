@@ -457,9 +457,14 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         idf = {st: backend.idf("text", st) for st in stems}
         # coordination counts the query's terms (a word with its synonyms and forms, a name with its drugs)
         doc_groups = {i: x["docs"] for i, x in enumerate(scoring)} if len(scoring) > 1 else None
-        matching = backend.union(x["docs"] for x in specific or scoring)
-        for docnum, score in backend.top_scores(terms, pool, matching if allowed is None else matching & allowed,
-                                                COORD, doc_groups):
+        # a claim must match one of the specific terms (all of a phrase's words, a name, not only a word it ranks
+        # by); when every scoring term is one specific word or name, a claim that scores has one, and the engine
+        # need not intersect (tantivy then ranks without a filter clause)
+        single = allowed is None and all(not x["generic"] and not x["term"].rank_words and not x["widened"]
+                                         and all(len(p) <= 1 for p in x["phrases"]) for x in scoring)
+        matching = None if single else backend.union(x["docs"] for x in specific or scoring)
+        within = matching if allowed is None or matching is None else matching & allowed
+        for docnum, score in backend.top_scores(terms, pool, within, COORD, doc_groups):
             fields = backend.stored(docnum)
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
                 near = set(fields.get("near", "").split())
