@@ -191,6 +191,68 @@ def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, qui
         }
 
 
+def bench_large(n: int, engine: str, runs: int = 5) -> dict:
+    """For a million claims: the claims file and its parse cache are written here, as `evidence ingest` leaves
+    them; then each figure is a new process, so that its peak RSS is the command's own (this process holds the
+    synthetic data): the index build as the first query builds it, a cold query on the fresh index, and the warm
+    latency (ten queries, ``runs`` rounds) in a process that opened the index."""
+    import gc
+    import json
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        claims_file = tmp / "claims.yaml"
+        data = synthetic_claims(n)
+        text = store.dump_claims(data)
+        claims_file.write_text(text, encoding="utf-8")
+        store.write_parse_cache(tmp / "idx", claims_file, text, json.loads(json.dumps(data)))
+        size = len(text.encode("utf-8"))
+        del data, text
+        gc.collect()
+
+        def timed(*cmd: str) -> tuple[float, float, str]:
+            t = time.perf_counter()
+            proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True, check=True,
+                                  env=dict(os.environ, EVIDENCE_ENGINE=engine))
+            return time.perf_counter() - t, int(proc.stderr.split()[-1]) / 1024, proc.stdout
+
+        query = [sys.executable, "-m", "evidence_cli", "query", "TIM-3 ligands", "--claims", str(claims_file),
+                 "--index-dir", str(tmp / "idx"), "-f", "json"]
+        build_s, build_mib, _ = timed(*query)
+        cold = [timed(*query)[:2] for _ in range(3)]
+        _, warm_mib, out = timed(sys.executable, str(Path(__file__).resolve()), "--warm", str(claims_file),
+                                 str(tmp / "idx"), "--runs", str(runs))
+        p50, p95 = json.loads(out)
+        index_dir = next(p for p in (tmp / "idx").iterdir() if p.name.startswith("v"))
+        return {"engine": engine, "claims": n, "claims_yaml_mb": round(size / 1e6, 1),
+                "index_build_after_ingest_s": round(build_s, 1), "index_build_peak_rss_mib": round(build_mib),
+                "index_mb": round(folder_size(index_dir) / 1e6, 1),
+                "cold_query_ms": round(1000 * statistics.median(c[0] for c in cold)),
+                "cold_query_peak_rss_mib": round(statistics.median(c[1] for c in cold)),
+                "query_p50_ms": round(1000 * p50, 2), "query_p95_ms": round(1000 * p95, 2),
+                "warm_process_peak_rss_mib": round(warm_mib)}
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def warm_latency(claims_file: Path, index_root: Path, runs: int) -> None:
+    """Print [p50, p95] in seconds of ten queries, ``runs`` rounds, in this process with the index open."""
+    import json
+
+    handle = index.open_index(claims_file, index_root)
+    matcher = index.matcher(handle)
+    samples = []
+    for _ in range(runs):
+        for q in QUERIES:
+            t = time.perf_counter()
+            index.run_query(handle, plan_query(q, matcher), limit=10, highlight=False)
+            samples.append(time.perf_counter() - t)
+    samples.sort()
+    print(json.dumps([statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]]))
+
+
 def bench_ingest(n: int, one_paragraph: bool = False) -> dict:
     from evidence_cli.ingest import ingest
     from evidence_cli.tagging import tag_claims
@@ -212,13 +274,22 @@ def main() -> None:
     parser.add_argument("--engines", nargs="*", default=["whoosh", "tantivy"], choices=["whoosh", "tantivy"])
     parser.add_argument("--batch", type=int, default=2000, help="natural-language questions in the batch figure")
     parser.add_argument("--quick", action="store_true", help="skip the builds after a hand edit and without cache")
+    parser.add_argument("--warm", nargs=2, type=Path, metavar=("CLAIMS", "INDEX_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--separate", action="store_true",
+                        help="each figure in a new process, with its peak RSS (for a million claims)")
     args = parser.parse_args()
+    if args.warm:
+        warm_latency(args.warm[0], args.warm[1], args.runs)
+        return
     if args.ingest_size:
         print(bench_ingest(args.ingest_size), flush=True)
         print(bench_ingest(args.ingest_size, one_paragraph=True), flush=True)
     for n in args.sizes:
         for engine in args.engines:
-            print(bench_size(n, args.runs, engine, args.batch, args.quick), flush=True)
+            if args.separate:
+                print(bench_large(n, engine, args.runs), flush=True)
+            else:
+                print(bench_size(n, args.runs, engine, args.batch, args.quick), flush=True)
 
 
 if __name__ == "__main__":

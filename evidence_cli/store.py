@@ -15,7 +15,8 @@ from typing import Any
 from evidence_cli.errors import DataError, Problem
 
 SCHEMA_VERSION = 1
-MAX_BYTES = 256 * 1024 * 1024
+# a library of about 4,000 papers (some 1.4M claims); beyond that a file is more likely damaged than curated
+MAX_BYTES = 1024 * 1024 * 1024
 MAX_TEXT = 20_000  # characters in one claim's text (the schema's maxLength): a longer "sentence" is no prose
 
 HEADER = """\

@@ -37,8 +37,8 @@ def schema():
 
 
 def write(target: Path, records: Iterable[dict], count: int, progress: Callable[[int, int], None] | None) -> None:
-    """Index ``records`` (see index.build) into the existing, empty folder ``target``, as one segment sorted by
-    claims-file position."""
+    """Index ``records`` (see index.build) into the existing, empty folder ``target``; two indexing threads from
+    50,000 claims (the claims-file position, not tantivy's document number, is each claim's number)."""
     ix = tantivy.Index(schema(), path=str(target), reuse=False)
     writer = ix.writer(heap_size=HEAP, num_threads=1 if count < 50_000 else 2)
     for r in records:
@@ -106,7 +106,7 @@ class QueryDocs:
 
     def count(self) -> int:
         if self._count is None:
-            self._count = self.backend.searcher.search(self.query, limit=1, count=True).count
+            self._count = self.backend.search(self.query, limit=1, count=True).count
         return self._count
 
     def __bool__(self) -> bool:
@@ -131,6 +131,18 @@ class TantivyBackend:
         self.searcher = searcher
         self._n = searcher.num_docs
         self._addresses: dict[int, object] = {}  # pos -> DocAddress, for the hits found so far
+
+    def search(self, query, **options):
+        """tantivy's search; a Rust panic (a file damaged after the index was opened) is an IndexError_."""
+        try:
+            return self.searcher.search(query, **options)
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            from evidence_cli.errors import IndexError_
+
+            raise IndexError_(f"the tantivy index could not be read ({str(exc).splitlines()[0]}); run the command "
+                              "again, which rebuilds a damaged index, or remove the index folder") from None
 
     def _term(self, field: str, text: str):
         return Q.term_query(self.schema, field, text, index_option="freq" if field in ("text", "entity") else "basic")
@@ -182,7 +194,7 @@ class TantivyBackend:
 
     def positions(self, query, limit: int, **options) -> list[int]:
         """The claims-file positions of the first ``limit`` claims ``query`` finds."""
-        hits = self.searcher.search(query, limit=max(1, limit), count=False, **options).hits
+        hits = self.search(query, limit=max(1, limit), count=False, **options).hits
         addresses = [a for _, a in hits]
         found = self.searcher.fast_field_values("pos", addresses)
         self._addresses.update(zip(found, addresses, strict=True))
@@ -226,7 +238,7 @@ class TantivyBackend:
                                                     for d in docnums]), 0.0)
 
     def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
-        hits = [(s, a) for s, a in self.searcher.search(query, limit=max(1, limit), count=False).hits
+        hits = [(s, a) for s, a in self.search(query, limit=max(1, limit), count=False).hits
                 if s > 0 or keep_zero]
         if not hits:
             return {}
