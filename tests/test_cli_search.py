@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -278,3 +279,28 @@ def test_a_claim_added_by_hand_is_marked(tmp_path):
     hits = json.loads(runner.invoke(app, ["query", "nivolumab cures melanoma", "-f", "json", *args]).stdout)
     marked = {h["id"] for h in hits if h.get("edited_since_ingest")}
     assert "wong2017-x-01" in {h["id"] for h in hits} and marked == {"wong2017-x-01"}
+
+
+def test_the_console_entry_registers_only_the_invoked_command_and_behaves_the_same(monkeypatch, capsys):
+    """main() builds typer's group with the one command named (a faster start); help, a mistyped command and
+    the command itself are as with all of them."""
+    from evidence_cli import cli
+
+    everything = list(cli.app.registered_commands)
+
+    def run(*argv):
+        monkeypatch.setattr(sys, "argv", ["evidence", *argv])
+        monkeypatch.setattr(cli.app, "registered_commands", list(everything))
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main()
+        out, err = capsys.readouterr()
+        return exit_info.value.code, out, err, [c.callback.__name__ for c in cli.app.registered_commands]
+
+    code, out, _, registered = run("glossary", "-f", "json")
+    assert code in (0, None) and json.loads(out) and registered == ["glossary"]
+    code, out, _, registered = run("query", "--help")
+    assert code == 0 and "--engine" in out and registered == ["query"]
+    code, _, err, registered = run("quer", "x")
+    assert code == 2 and "Did you mean 'query'?" in err and len(registered) > 10
+    code, out, _, registered = run("--help")
+    assert code == 0 and "regimens" in out and len(registered) > 10
