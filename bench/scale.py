@@ -237,6 +237,20 @@ def bench_large(n: int, engine: str, runs: int = 5) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def chapter_batch(engine: str, rounds: int = 3) -> dict:
+    """`evidence batch`'s loop over the 121 evaluation questions, ten times over, on the bundled chapter: the
+    median of ``rounds`` q/s figures."""
+    from evidence_cli.paths import BUNDLED_CLAIMS
+
+    questions = [q["q"] for q in yaml.safe_load((HERE / "retrieval_eval.yaml").read_text(encoding="utf-8"))
+                 ["questions"]] * 10
+    with tempfile.TemporaryDirectory() as tmp:
+        handle = index.open_index(BUNDLED_CLAIMS, Path(tmp), engine=engine)
+        batch_rate(handle, questions[:100])  # warm
+        rates = [batch_rate(handle, questions) for _ in range(rounds)]
+    return {"engine": engine, "chapter_batch_q_per_s": round(statistics.median(rates))}
+
+
 def warm_latency(claims_file: Path, index_root: Path, runs: int) -> None:
     """Print [p50, p95] in seconds of ten queries, ``runs`` rounds, in this process with the index open."""
     import json
@@ -275,12 +289,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="natural-language questions in the batch figure")
     parser.add_argument("--quick", action="store_true", help="skip the builds after a hand edit and without cache")
     parser.add_argument("--warm", nargs=2, type=Path, metavar=("CLAIMS", "INDEX_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument("--chapter", action="store_true", help="the chapter batch figure, per engine")
     parser.add_argument("--separate", action="store_true",
                         help="each figure in a new process, with its peak RSS (for a million claims)")
     args = parser.parse_args()
     if args.warm:
         warm_latency(args.warm[0], args.warm[1], args.runs)
         return
+    if args.chapter:
+        for engine in args.engines:
+            print(chapter_batch(engine), flush=True)
     if args.ingest_size:
         print(bench_ingest(args.ingest_size), flush=True)
         print(bench_ingest(args.ingest_size, one_paragraph=True), flush=True)
