@@ -250,7 +250,9 @@ class Corpus:
 
         self.claims_path = paths.claims_path(Path(claims) if claims is not None else None)
         self._index_dir = Path(index_dir) if index_dir is not None else None
-        self.engine = engine_name(engine)  # whoosh or tantivy: a wrong name is a UsageError here
+        # an engine given here is checked now; $EVIDENCE_ENGINE only when an index is opened, so that a misspelt
+        # variable does not stop commands that never search (show, refs, docs …)
+        self.engine = engine_name(engine) if engine is not None else None
         self._on_note = on_note
         self._progress = progress
         self._data: dict | None = None

@@ -1186,9 +1186,12 @@ def _only_the_invoked_command() -> None:
 
 def main() -> None:
     """Console entry point."""
+    everything = list(app.registered_commands)
     try:
         _only_the_invoked_command()
         app()
     except KeyboardInterrupt:
         err("evidence: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    finally:
+        app.registered_commands = everything  # a second main() in the same process sees every command

@@ -287,14 +287,22 @@ def test_the_console_entry_registers_only_the_invoked_command_and_behaves_the_sa
     from evidence_cli import cli
 
     everything = list(cli.app.registered_commands)
+    original = cli._only_the_invoked_command
+    seen: list[str] = []
+
+    def recording():
+        original()
+        seen[:] = [c.callback.__name__ for c in cli.app.registered_commands]
+
+    monkeypatch.setattr(cli, "_only_the_invoked_command", recording)
 
     def run(*argv):
         monkeypatch.setattr(sys, "argv", ["evidence", *argv])
-        monkeypatch.setattr(cli.app, "registered_commands", list(everything))
         with pytest.raises(SystemExit) as exit_info:
             cli.main()
         out, err = capsys.readouterr()
-        return exit_info.value.code, out, err, [c.callback.__name__ for c in cli.app.registered_commands]
+        assert cli.app.registered_commands == everything  # restored: a second main() sees every command
+        return exit_info.value.code, out, err, list(seen)
 
     code, out, _, registered = run("glossary", "-f", "json")
     assert code in (0, None) and json.loads(out) and registered == ["glossary"]

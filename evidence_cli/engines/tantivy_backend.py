@@ -137,7 +137,7 @@ class TantivyBackend:
         try:
             return self.searcher.search(query, **options)
         except BaseException as exc:
-            if type(exc).__name__ != "PanicException":
+            if type(exc).__name__ != "PanicException" and not isinstance(exc, ValueError):
                 raise
             from evidence_cli.errors import IndexError_
 
@@ -151,7 +151,13 @@ class TantivyBackend:
         return self._n
 
     def doc_frequency(self, field: str, text: str) -> int:
-        return self.searcher.doc_freq(field, text)
+        try:
+            return self.searcher.doc_freq(field, text)
+        except ValueError as exc:  # a damaged term dictionary or postings file
+            from evidence_cli.errors import IndexError_
+
+            raise IndexError_(f"the tantivy index could not be read ({str(exc).splitlines()[0]}); remove the index "
+                              "folder and run the command again") from None
 
     def idf(self, field: str, text: str) -> float:
         n = self.doc_frequency(field, text)
@@ -262,7 +268,8 @@ class TantivyBackend:
                         strict=True))
 
     def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
-        return sorted(t for t, _ in self.searcher.terms_with_prefix(field, prefix, limit=limit))
+        # the first ``limit`` in alphabetical order, as whoosh's expand_prefix (tantivy's limit keeps the most frequent)
+        return sorted(t for t, _ in self.searcher.terms_with_prefix(field, prefix))[:limit]
 
     def terms(self, field: str) -> list[str]:
         return sorted(t for t, _ in self.searcher.terms_with_prefix(field, ""))
