@@ -165,14 +165,7 @@ def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, qui
             index.open_index(claims_file, tmp / "idx-no-cache", engine=engine)
             t6 = time.perf_counter()
         del data, text
-        matcher = index.matcher(handle)
-        samples = []
-        for _ in range(runs):
-            for q in QUERIES:
-                s = time.perf_counter()
-                index.run_query(handle, plan_query(q, matcher), limit=10, highlight=False)
-                samples.append(time.perf_counter() - s)
-        samples.sort()
+        p50, p95 = query_latency(handle, runs)
         rate = batch_rate(handle, natural_questions(batch)) if batch else None
         return {
             "engine": engine,
@@ -184,8 +177,8 @@ def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, qui
             "index_build_without_cache_s": None if quick else round(t6 - t5, 1),
             "index_mb": round(folder_size(handle.path) / 1e6, 1),
             "parse_cache_mb": round(store.parse_cache_path(tmp / "idx", claims_file).stat().st_size / 1e6, 1),
-            "query_p50_ms": round(1000 * statistics.median(samples), 2),
-            "query_p95_ms": round(1000 * samples[int(0.95 * (len(samples) - 1))], 2),
+            "query_p50_ms": round(1000 * p50, 2),
+            "query_p95_ms": round(1000 * p95, 2),
             "batch_natural_q_per_s": round(rate) if rate else None,
             "cold_query_ms": round(cold_ms), "cold_query_peak_rss_mib": round(cold_rss),
         }
@@ -255,7 +248,11 @@ def warm_latency(claims_file: Path, index_root: Path, runs: int) -> None:
     """Print [p50, p95] in seconds of ten queries, ``runs`` rounds, in this process with the index open."""
     import json
 
-    handle = index.open_index(claims_file, index_root)
+    print(json.dumps(query_latency(index.open_index(claims_file, index_root), runs)))
+
+
+def query_latency(handle, runs: int) -> tuple[float, float]:
+    """p50 and p95, in seconds, of the ten QUERIES, ``runs`` rounds, on an open index."""
     matcher = index.matcher(handle)
     samples = []
     for _ in range(runs):
@@ -264,7 +261,7 @@ def warm_latency(claims_file: Path, index_root: Path, runs: int) -> None:
             index.run_query(handle, plan_query(q, matcher), limit=10, highlight=False)
             samples.append(time.perf_counter() - t)
     samples.sort()
-    print(json.dumps([statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]]))
+    return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
 
 
 def bench_ingest(n: int, one_paragraph: bool = False) -> dict:
