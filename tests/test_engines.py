@@ -183,3 +183,71 @@ def test_a_query_imports_neither_asyncio_nor_urllib_request(engine, tmp_path):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert out.stderr.strip().splitlines()[-1] == "[]"
         assert json.loads(out.stdout)[0]["id"] == "wong2017-2.5-09"
+
+
+def _texts_corpus(tmp_path: Path, texts: list[str]) -> Path:
+    """A claims file of these sentences, one document, each claim shaped as the chapter's first."""
+    from evidence_cli import store
+
+    base = store.load_claims(BUNDLED_CLAIMS)
+    template = {**base["claims"][0], "entities": [], "refs": [], "numbers": []}
+    claims = [{**template, "id": f"t-{i}", "doc": "t", "text": text, "span": [0, len(text)]}
+              for i, text in enumerate(texts)]
+    claims_file = tmp_path / "claims.yaml"
+    claims_file.write_text(store.dump_claims({"schema_version": base["schema_version"],
+                                              "documents": [{**base["documents"][0], "id": "t"}],
+                                              "claims": claims}), encoding="utf-8")
+    return claims_file
+
+
+def _tantivy_rankings(handle, queries, k, monkeypatch):
+    """Each query's top ``k`` from tantivy's top_scores, then again with every match a candidate (exhaustive)."""
+    from evidence_cli.engines import tantivy_backend
+
+    def ranks():
+        return [handle.backend.top_scores([("text", w, 1.0) for w in q.split()], k, None, index.COORD, None)
+                for q in queries]
+
+    fast = ranks()
+    monkeypatch.setattr(tantivy_backend, "CANDIDATES", 10**7)
+    return fast, ranks()
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_coordination_finds_a_best_claim_neither_candidate_list_holds(tmp_path, monkeypatch):
+    """The best coordinated claim (2 of 3 words, short) is outranked by BM25 alone (one rarer word repeated, in
+    150 claims) and by terms matched (all three, in 150 long sentences): it is still first, as scoring every match
+    puts it. (The first candidates, 100 of each kind, missed it.)"""
+    filler = [f"w{i}" for i in range(200)]
+    texts = (["xylo quarz w0"]
+             + [f"xylo quarz zephyr {' '.join(filler[i % 7:][:100])}" for i in range(150)]
+             + [f"zephyr zephyr zephyr zephyr {filler[i % 9]}" for i in range(150)]
+             + [f"xylo quarz {' '.join(filler[i % 5:][:50])}" for i in range(1000)]  # commoner than zephyr
+             + [" ".join(filler[i % 11:][:3]) for i in range(2000)])
+    handle = index.open_index(_texts_corpus(tmp_path, texts), tmp_path / "idx", engine="tantivy")
+    fast, exhaustive = _tantivy_rankings(handle, ["xylo quarz zephyr"], index.RERANK_POOL, monkeypatch)
+    assert exhaustive[0][0][0] == 0  # the claim with two of the three words, as designed
+    assert fast == exhaustive
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_tantivy_ties_are_cut_in_claims_file_order(tmp_path, monkeypatch, threads):
+    """Hundreds of claims tie; indexed by one thread (its document order is the claims file's, which ranking
+    relies on) or by two (it is not: their segments interleave the claims), the claims shown are the first tied ones
+    in the claims file, the same as an exhaustive ranking, for every query."""
+    import random
+
+    from evidence_cli.engines import tantivy_backend
+
+    monkeypatch.setattr(tantivy_backend, "INDEX_THREADS", threads)
+    rng = random.Random(7)
+    vocabulary = ["tumor", "cell", "block", "ligand", "express", "resist", "melanoma", "therapi", "respons", "gene"]
+    sentences = [" ".join(rng.choice(vocabulary) for _ in range(rng.choice((4, 5, 8)))) for _ in range(20)]
+    texts = [rng.choice(sentences) for _ in range(4000)]  # each about 200 times
+    handle = index.open_index(_texts_corpus(tmp_path, texts), tmp_path / "idx", engine="tantivy")
+    assert handle.backend.ordered is (threads == 1)
+    queries = [" ".join(rng.sample(vocabulary, rng.randint(1, 4))) for _ in range(40)]
+    fast, exhaustive = _tantivy_rankings(handle, queries, index.RERANK_POOL, monkeypatch)
+    assert any(len({s for _, s in ranking}) < len(ranking) for ranking in exhaustive)  # ties, as designed
+    assert fast == exhaustive

@@ -18,10 +18,12 @@ from tantivy import Occur
 from tantivy import Query as Q
 
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
-CANDIDATES = 100  # at least this many best BM25 hits are re-scored with coordination
+CANDIDATES = 100  # the first candidate lists are at least this long (then four times longer until exact)
+INDEX_THREADS = 1  # one: tantivy's document order is then the claims file's (two interleave; no faster at 100k)
 LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
 STORED_FIELDS = ("near", "near_entities", "terms", "entities", "data")
 SEP = "\x1f"  # none of them holds it: stems and ids have no control characters, and JSON escapes them
+ORDER_FILE = "claims-order"  # "1" when tantivy's document order is the claims file's (see _in_claims_order)
 RAW_FIELDS = ("id", "doc", "section", "section_path", "section_title", "kind", "tier", "refs")
 
 
@@ -37,10 +39,10 @@ def schema():
 
 
 def write(target: Path, records: Iterable[dict], count: int, progress: Callable[[int, int], None] | None) -> None:
-    """Index ``records`` (see index.build) into the existing, empty folder ``target``; two indexing threads from
-    50,000 claims (the claims-file position, not tantivy's document number, is each claim's number)."""
+    """Index ``records`` (see index.build) into the existing, empty folder ``target``, and note whether tantivy's
+    document order is the claims file's (ORDER_FILE)."""
     ix = tantivy.Index(schema(), path=str(target), reuse=False)
-    writer = ix.writer(heap_size=HEAP, num_threads=1 if count < 50_000 else 2)
+    writer = ix.writer(heap_size=HEAP, num_threads=INDEX_THREADS)
     for r in records:
         doc = tantivy.Document()
         doc.add_unsigned("pos", r["pos"])
@@ -64,6 +66,20 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
             progress(r["pos"] + 1, count)
     writer.commit()
     writer.wait_merging_threads()
+    ix.reload()
+    (target / ORDER_FILE).write_text("1" if _in_claims_order(ix.searcher()) else "0", encoding="ascii")
+
+
+def _in_claims_order(searcher) -> bool:
+    """Whether tantivy's document order is the claims file's: every claim found, in document order (tantivy's
+    order for ties), has a larger ``pos`` than the one before. True for one indexing thread until segments are
+    merged out of order; then tantivy's own tie-breaking is claims-file order and top_scores can rely on it."""
+    n = searcher.num_docs
+    if n == 0:
+        return True
+    hits = searcher.search(Q.all_query(), limit=n, count=False).hits  # all score 1: in document order
+    pos = searcher.fast_field_values("pos", [a for _, a in hits])
+    return pos == sorted(pos)  # positions are unique
 
 
 def open_backend(folder: Path) -> TantivyBackend:
@@ -71,7 +87,11 @@ def open_backend(folder: Path) -> TantivyBackend:
     file too short to hold one makes it panic, which is reported the same way)."""
     try:
         ix = tantivy.Index.open(str(folder))
-        backend = TantivyBackend(ix, ix.searcher())
+        try:
+            ordered = (folder / ORDER_FILE).read_text(encoding="ascii") == "1"
+        except (OSError, UnicodeDecodeError):  # an index from before the file: ranked without relying on it
+            ordered = False
+        backend = TantivyBackend(ix, ix.searcher(), ordered)
         if backend.doc_count():  # reads a term, a posting list and a stored claim
             backend.stored(backend.in_order(None, 1)[0])
         return backend
@@ -125,8 +145,9 @@ class TantivyBackend:
     name = "tantivy"
     stores_terms = True  # stored() gives each claim's "terms" and "entities"
 
-    def __init__(self, ix, searcher) -> None:
+    def __init__(self, ix, searcher, ordered: bool = False) -> None:
         self.ix = ix
+        self.ordered = ordered  # tantivy's document order is the claims file's: its ties are cut in that order
         self.schema = ix.schema
         self.searcher = searcher
         self._n = searcher.num_docs
@@ -210,11 +231,13 @@ class TantivyBackend:
                    doc_groups: dict | None) -> list[tuple[int, float]]:
         """The best ``k`` claims for an OR of ``terms`` (field, text, boost) by BM25, within ``allowed``; with
         ``coord``, each score times (query terms matched / query terms) ** coord, as whoosh_backend.top_scores
-        does; ties in claims-file order.
+        does; ties in claims-file order. Exact: the same claims as scoring every match.
 
-        The candidates are tantivy's best max(4k, CANDIDATES) by BM25 and, with coordination, its best by the
-        number of terms matched and then BM25 (each term a constant score far above any BM25 sum); their exact
-        BM25 and their number of terms matched are then read in one search each, whatever the number of terms."""
+        Candidates are tantivy's best m by BM25 and, with coordination, its best m by the number of terms matched
+        and then BM25 (each term a constant score far above any BM25 sum); their exact BM25 and terms matched are
+        read in one search each, whatever the number of terms. A claim in neither list scores at most a bound
+        read from the two lists' last entries; while the k-th candidate does not beat it (or ties it: a tied
+        claim further down might come first in the claims file), m grows four times, until a list is complete."""
         should = [(Occur.Should, self._term(f, t) if b == 1.0 else Q.boost_query(self._term(f, t), b))
                   for f, t, b in terms if self.doc_frequency(f, t)]
         if not should or (allowed is not None and allowed.query is None):
@@ -224,33 +247,72 @@ class TantivyBackend:
         if groups is None and coord:
             groups = {(f, t): self.docs(f, t) for f, t, _ in terms}
         n_groups = len(groups) if groups else 0
+        each = [g.query for g in groups.values() if g.query is not None] if coord and n_groups > 1 else []
+        factor = [(n / n_groups) ** coord for n in range(n_groups + 1)] if each else []
+        lead = [(Occur.Should, Q.const_score_query(q, LEAD)) for q in each]
+        # tantivy sums a claim's clause scores in float32: each addition is off by at most half a unit in the last
+        # place of the sum, at most LEAD * (groups + 1); the bound allows that error in both claims compared
+        slack = (len(each) + len(should) + 2) * 2.0 ** (math.frexp(LEAD * (len(each) + 1))[1] - 24)
+        bm25: dict[int, float] = {}
+        matched: dict[int, int] = {}
         m = max(4 * k, CANDIDATES)
-        scores = self._scores(Q.boolean_query(must + should), m)
-        if coord and n_groups > 1 and scores:
-            each = [g.query for g in groups.values() if g.query is not None]
-            lead = [(Occur.Should, Q.const_score_query(q, LEAD)) for q in each]
-            more = [d for d in self._scores(Q.boolean_query(must + lead + should), m) if d not in scores]
-            if more:  # their exact BM25, as the first search would give it
-                scores.update(self._scores(Q.boolean_query([(Occur.Must, self._among(more)), *should]), len(more)))
-            counts = self._scores(Q.boolean_query([(Occur.Must, self._among(list(scores)))]
-                                                  + [(Occur.Should, Q.const_score_query(q, 1.0)) for q in each]),
-                                  len(scores), keep_zero=True)
-            scores = {d: s * (round(counts.get(d, 0.0)) / n_groups) ** coord for d, s in scores.items()}
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+        while True:
+            first = self._hits(Q.boolean_query(must + should), m)
+            complete = len(first) < m or first[-1][1] <= 0  # with ``allowed``, unmatched claims score 0
+            bm25.update((d, s) for d, s in first if s > 0)
+            bound = first[-1][1] if first else 0.0
+            if each:
+                by_terms = self._hits(Q.boolean_query(must + lead + should), m)
+                complete = complete or len(by_terms) < m or by_terms[-1][1] <= 0
+                more = [d for d, _ in by_terms if d not in bm25]
+                if more:  # their exact BM25, as the first search gives it
+                    bm25.update(self._scores(Q.boolean_query([(Occur.Must, self._among(more)), *should]),
+                                             len(more)))
+                uncounted = [d for d in bm25 if d not in matched]
+                if uncounted:
+                    counts = self._scores(Q.boolean_query(
+                        [(Occur.Must, self._among(uncounted))]
+                        + [(Occur.Should, Q.const_score_query(q, 1.0)) for q in each]), len(uncounted), keep_zero=True)
+                    matched.update((d, round(counts.get(d, 0.0))) for d in uncounted)
+                scores = {d: s * factor[matched[d]] for d, s in bm25.items()}
+                near = 0.0
+                if by_terms:  # a claim in neither list matches fewer terms than the last by terms, or as many
+                    n_last = min(int(by_terms[-1][1] // LEAD), n_groups)  # and no more BM25 than it has
+                    s_last = by_terms[-1][1] - LEAD * n_last + slack
+                    if s_last < bound:  # known only to float32's precision: must be beaten by a margin
+                        near, bound = factor[n_last] * s_last, factor[n_last - 1] * bound if n_last else 0.0
+                    else:
+                        bound = factor[n_last] * bound
+            else:
+                scores, near = bm25, 0.0
+            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+            if complete:
+                return ranked[:k]
+            if len(ranked) >= k:
+                pos, score = ranked[k - 1]
+                # ``bound`` is exact: a claim in neither list scoring it has the BM25 of the first list's last
+                # claim, so in an index in claims order it comes after that claim in the file
+                if score > near * (1 + 1e-6) and (score > bound or (
+                        self.ordered and score >= bound and first[-1][0] >= pos)):
+                    return ranked[:k]
+            m *= 4
 
     def _among(self, docnums: list[int]):
         """The claims at these positions, scoring nothing."""
         return Q.const_score_query(Q.boolean_query([(Occur.Should, Q.term_query(self.schema, "pos", d))
                                                     for d in docnums]), 0.0)
 
-    def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
-        hits = [(s, a) for s, a in self.search(query, limit=max(1, limit), count=False).hits
-                if s > 0 or keep_zero]
+    def _hits(self, query, limit: int) -> list[tuple[int, float]]:
+        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order."""
+        hits = self.search(query, limit=max(1, limit), count=False).hits
         if not hits:
-            return {}
+            return []
         found = self.searcher.fast_field_values("pos", [a for _, a in hits])
         self._addresses.update(zip(found, (a for _, a in hits), strict=True))
-        return {p: s for p, (s, _) in zip(found, hits, strict=True)}
+        return [(p, s) for p, (s, _) in zip(found, hits, strict=True)]
+
+    def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
+        return {p: s for p, s in self._hits(query, limit) if s > 0 or keep_zero}
 
     def in_order(self, allowed: QueryDocs | None, limit: int) -> list[int]:
         """The first ``limit`` claims (of ``allowed``, or all) in claims-file order."""
