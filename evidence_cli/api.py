@@ -20,9 +20,12 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evidence_cli.errors import DataError, EvidenceError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from evidence_cli.rows import Approval, Biomarker, CitationEntry, Document, Mechanism, Regimen, StoredClaim
 
 __all__ = ["OMIT", "Approval", "Biomarker", "CitationEntry", "Claim", "Corpus", "DataError", "Document",
            "EvidenceError", "Mechanism", "NotFoundError", "QueryResult", "Regimen", "StoredClaim", "UsageError",
@@ -41,6 +44,18 @@ class _Omitted:
 
 
 OMIT: Any = _Omitted()
+
+# The rows of the other commands are in evidence_cli.rows, imported when first asked for: a cold `evidence query`
+# needs none of them, and defining a dataclass takes about half a millisecond.
+_ROWS = ("StoredClaim", "Document", "CitationEntry", "Approval", "Mechanism", "Biomarker", "Regimen")
+
+
+def __getattr__(name: str):
+    if name in _ROWS:
+        from evidence_cli import rows
+
+        return getattr(rows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -94,134 +109,6 @@ class Claim(Record):
     nearby: list[str] = OMIT  # terms found only in a neighbouring sentence
     reference: dict = OMIT  # refs N: the document's reference-list entry for N, where it was read
     sole_citation: bool = OMIT  # refs --single-source: no other claim cites that reference
-
-
-@dataclass
-class StoredClaim(Record):
-    """One claim with every field of claims.yaml (``show``), and the ids of its neighbouring sentences."""
-
-    id: str
-    doc: str
-    section: str
-    text: str
-    claims: list[str]
-    neighbours: list[str]
-    section_title: str = OMIT
-    paragraph: int = OMIT
-    kind: str = OMIT
-    refs: list[int] = OMIT
-    author_year: list[str] = OMIT
-    context_refs: list[int] = OMIT
-    context_from: list[str] = OMIT
-    span: list[int] = OMIT
-    pages: list[int] = OMIT
-    entities: list[dict] = OMIT
-    hedging: dict = OMIT
-    tier: str = OMIT
-    numbers: list[dict] = OMIT
-    curated_fields: list[str] = OMIT
-    orphaned: bool = OMIT
-    edited_since_ingest: bool = OMIT
-
-
-@dataclass
-class Document(Record):
-    doc: str
-    claim_count: int
-    source: str
-    title: str = OMIT
-    authors: list[str] = OMIT
-    year: int = OMIT
-    doi: str = OMIT
-    licence: str = OMIT
-    pages: int = OMIT
-    reference_count: int = OMIT
-    extracted: str = OMIT
-
-
-@dataclass
-class CitationEntry(Record):
-    """One reference number of one document, with the claims printing it."""
-
-    doc: str
-    ref: int
-    refs: list[int]
-    claims: list[str]
-    claim_count: int
-    reference: dict = OMIT
-
-
-@dataclass
-class Approval(Record):
-    doc: str
-    kind: str
-    drug: str  # the drug(s) as one label, with the assay and a hedge mark
-    drugs: list[str]
-    drug_details: list
-    combination: bool
-    indication: str
-    year: int | None
-    regulator: str
-    claims: list[str]
-    refs: list[int]
-    context_refs: list[int]
-    context_from: list[str]
-    hedged: bool
-    hedge_cues: list[str]
-    text: str
-    assay: str = OMIT
-    indication_inferred_from: str = OMIT
-    regulator_inferred_from: str = OMIT
-    edited_claims: list[str] = OMIT
-
-
-@dataclass
-class Mechanism(Record):
-    doc: str
-    mechanism: str
-    name: str
-    type: str
-    type_basis: str
-    players: list[dict]
-    claims: list[str]
-    refs: list[int]
-    hedged_claims: list[str]
-    strategies: list[dict]
-    no_strategy_note: str | None
-    statements: list[dict]
-    type_claims: list[str] = OMIT
-    edited_claims: list[str] = OMIT
-
-
-@dataclass
-class Biomarker(Record):
-    doc: str
-    biomarker: str
-    name: str
-    gene: str | None
-    claims: list[str]
-    refs: list[int]
-    numbers: list[dict]
-    caveats: list[dict]
-    statements: list[dict]
-    edited_claims: list[str] = OMIT
-
-
-@dataclass
-class Regimen(Record):
-    doc: str
-    agents: list[str]
-    basis: str
-    basis_claim: str | None
-    against: list[str]
-    tier: str
-    hedged: bool
-    claims: list[str]
-    refs: list[int]
-    rationale: list[dict]
-    numbers: list[str]
-    inference: str = OMIT
-    edited_claims: list[str] = OMIT
 
 
 @dataclass
@@ -351,6 +238,7 @@ class Corpus:
 
     def show(self, claim_id: str) -> StoredClaim:
         """One claim with all its fields; NotFoundError (with close ids) for an unknown one."""
+        from evidence_cli.rows import StoredClaim
         from evidence_cli.views.catalog import claim_row
 
         claim_id = _text("claim_id", claim_id)
@@ -379,6 +267,7 @@ class Corpus:
     def refs(self, number: int | None = None, *, docs: Iterable[str] = ()) -> list[Claim] | list[CitationEntry]:
         """With ``number``: the claims citing it (each with its document's entry for it, where known). Without:
         the citation index, one entry per (document, reference number)."""
+        from evidence_cli.rows import CitationEntry
         from evidence_cli.views.catalog import citation_index, claims_citing
 
         data = self.data_for(docs)
@@ -395,6 +284,8 @@ class Corpus:
 
     def docs(self) -> list[Document]:
         """The documents of the corpus, with the metadata each has."""
+        from evidence_cli.rows import Document
+
         data = self.data
         counts: dict[str, int] = {}
         for c in data["claims"]:
@@ -419,6 +310,8 @@ class Corpus:
 
     def approvals(self, drug: str | None = None, *, docs: Iterable[str] = ()) -> list[Approval]:
         """Regulatory approvals the corpus states, one per drug(s) and indication."""
+        from evidence_cli.rows import Approval
+
         drug = None if drug is None else _text("drug", drug)
         rows = self._view("approvals", docs, drug=drug, documents=self.data_for(docs)["documents"])
         for r in rows:
@@ -428,15 +321,21 @@ class Corpus:
 
     def resistance(self, *, docs: Iterable[str] = ()) -> list[Mechanism]:
         """Resistance mechanisms, their players and the counter-strategies the documents link to them."""
+        from evidence_cli.rows import Mechanism
+
         return [Mechanism.from_dict(r) for r in self._view("resistance", docs)]
 
     def biomarkers(self, *, docs: Iterable[str] = ()) -> list[Biomarker]:
         """Predictive biomarkers with the numbers reported and the caveats."""
+        from evidence_cli.rows import Biomarker
+
         return [Biomarker.from_dict(r) for r in self._view("biomarkers", docs)]
 
     def regimens(self, against: str | None = None, with_drug: str | None = None, *,
                  docs: Iterable[str] = ()) -> list[Regimen]:
         """Combination regimens with their rationale chains; ``against`` a mechanism id (`mechanism_ids()`)."""
+        from evidence_cli.rows import Regimen
+
         against = None if against is None else _text("against", against)
         with_drug = None if with_drug is None else _text("with_drug", with_drug)
         if against is not None and against not in mechanism_ids():

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -92,8 +91,6 @@ def document_notes(handle: IndexHandle) -> dict[str, dict]:
 def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
     """SHA-256 of the claims file. With ``index_root``, remembered by (size, mtime, inode) like git's index, so
     a query on a large, unchanged claims file does not read and hash it every time."""
-    from evidence_cli.store import _read_text
-
     memo_file = index_root / "digests.json" if index_root is not None else None
     try:
         st = claims_file.stat()
@@ -110,9 +107,10 @@ def claims_digest(claims_file: Path, index_root: Path | None = None) -> str:
                 return memo[key][4]
         except (OSError, ValueError, TypeError, IndexError):
             memo = {}
+    from evidence_cli.store import _read_text, atomic_write_text  # not imported when the memo answers
+
     digest = text_digest(_read_text(claims_file))
     if memo_file is not None and memo_file.parent.is_dir():
-        from evidence_cli.store import atomic_write_text
 
         memo = {k: v for k, v in memo.items() if isinstance(v, list)} if isinstance(memo, dict) else {}
         memo[key] = [*stamp, digest]
@@ -268,6 +266,8 @@ def open_index(
                 note(f"index at {final} is damaged; rebuilding")
         elif note:
             note(_build_note(index_root, claims_file, digest, engine))
+    import tempfile
+
     try:
         tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_root))  # 0700, as mkdtemp makes them
     except OSError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -133,6 +132,8 @@ def write_csv(records: list[dict], columns: list[str], out: TextIO | None = None
     inside their cell."""
     out = out or sys.stdout
     columns = _columns(records, columns)
+    import csv
+
     writer = csv.writer(out, lineterminator="\n")
     if header:
         writer.writerow([c.removesuffix("_shown") for c in columns])

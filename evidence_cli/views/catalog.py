@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from evidence_cli.errors import NotFoundError
-from evidence_cli.lexicon import LexEntry, find_entity, lexicon
-from evidence_cli.store import edited_since_ingest
+
+if TYPE_CHECKING:
+    from evidence_cli.lexicon import LexEntry
+
+
+def _edited_since_ingest(c: dict) -> bool:
+    from evidence_cli.store import edited_since_ingest  # not on a query's path: index records say it
+
+    return edited_since_ingest(c)
 
 
 def claim_row(c: dict) -> dict:
@@ -33,7 +41,7 @@ def claim_row(c: dict) -> dict:
     if c.get("curated_fields"):
         row["curated_fields"] = list(c["curated_fields"])  # shown: these values are a person's, not the tool's
     # an index record says it; a claim from the file is checked against its ingest stamp
-    if c["edited_since_ingest"] if "edited_since_ingest" in c else edited_since_ingest(c):
+    if c["edited_since_ingest"] if "edited_since_ingest" in c else _edited_since_ingest(c):
         row["edited_since_ingest"] = True
     if c.get("orphaned"):
         row["orphaned"] = True  # shown: the sentence is no longer in the source
@@ -96,10 +104,14 @@ def entity_catalogue(claims: list[dict]) -> list[dict]:
     for c in _in_source(claims):
         for eid in {e["id"] for e in c.get("entities") or []}:
             counts[eid] += 1
+    from evidence_cli.lexicon import lexicon
+
     return [entity_record(e, counts.get(e.id, 0)) for e in lexicon().values()]
 
 
 def entity_detail(name: str, claims: list[dict]) -> tuple[dict, list[dict]]:
+    from evidence_cli.lexicon import find_entity
+
     e = find_entity(name)
     if e is None:
         raise NotFoundError(f"no entity called {name!r}; list them with `evidence entities`")
