@@ -213,7 +213,7 @@ def test_ingest_parse_cache_equals_the_yaml(tmp_path, monkeypatch):
     real = store._parse_quietly
     monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
     assert store.load_claims(out, cache_dir=tmp_path / "idx") == yaml.safe_load(text)
-    assert parsed == [text[: text.index("\n- id: ") + 1]]  # the header only
+    assert parsed == []  # the header (documents) is cached too
 
 
 def _cached_and_full(path: Path, cache_dir: Path):
@@ -240,7 +240,15 @@ def test_a_hand_edit_parses_only_the_edited_claim(styles_claims, tmp_path, monke
     monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
     data = store.load_claims(styles_claims, cache_dir=cache_dir)
     assert data == yaml.safe_load(edited)
-    assert len(parsed) == 2 and parsed[1].count("\n- id: ") == 0 and "refs: [1, 2]" in parsed[1]
+    assert len(parsed) == 1 and parsed[0].startswith("- id: ") and parsed[0].count("\n- id: ") == 0
+    assert "refs: [1, 2]" in parsed[0]
+    # a hand edit of a document (in the text before the claims) is parsed again, and only that text
+    header_edit = edited.replace("\ndocuments:\n", "\ndocuments:\n# checked\n", 1)
+    assert header_edit != edited
+    styles_claims.write_text(header_edit, encoding="utf-8")
+    parsed.clear()
+    assert store.load_claims(styles_claims, cache_dir=cache_dir) == yaml.safe_load(header_edit)
+    assert len(parsed) == 1 and "documents:" in parsed[0] and "- id: " not in parsed[0].split("claims:")[-1]
     # an edit that breaks a claim is reported with its line, as without the cache
     styles_claims.write_text(edited.replace("refs: [1, 2]", "refs: [one]", 1), encoding="utf-8")
     cached, again, full = _cached_and_full(styles_claims, cache_dir)
