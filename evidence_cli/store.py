@@ -356,18 +356,21 @@ def load_claims(path: Path, cache_dir: Path | None = None) -> dict:
     return load_claims_text(path, cache_dir)[0]
 
 
-def load_claims_text(path: Path, cache_dir: Path | None = None) -> tuple[dict, str]:
-    """``load_claims``, and the text it read (so that what is hashed is what is indexed)."""
-    text = _read_text(path)
+def load_claims_text(path: Path, cache_dir: Path | None = None, text: str | None = None) -> tuple[dict, str]:
+    """``load_claims``, and the text it read (so that what is hashed is what is indexed); given ``text``, the
+    file's content already read, it is not read again."""
+    text = _read_text(path) if text is None else text
     return _load_text(path, text, cache_dir), text
 
 
 def _load_text(path: Path, text: str, cache_dir: Path | None) -> dict:
     if not _alias_like(text):
         # Fast path: one C-speed parse (or the parse cache) and a schema check; the slow path finds lines.
-        data, keys, checked = (_load_cached(path, text, cache_dir) if cache_dir is not None
-                               else (_parse_fast(text), None, set()))
-        if isinstance(data, dict) and _quick_ok(data, checked):
+        with _collector_paused():  # no aliases: the data has no cycles
+            data, keys, checked = (_load_cached(path, text, cache_dir) if cache_dir is not None
+                                   else (_parse_fast(text), None, set()))
+            ok = isinstance(data, dict) and _quick_ok(data, checked)
+        if ok:
             if keys is not None:
                 _write_blocks(cache_dir, path, keys, data)
             return data
@@ -482,8 +485,7 @@ def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
 
         if not hmac.compare_digest(str(header.get("mac", "")), _mac(secret, body)):
             return {}
-        with _collector_paused():
-            blocks = json.loads(body)
+        blocks = json.loads(body)
     except (OSError, ValueError):
         return {}
     return blocks if isinstance(blocks, dict) else {}
@@ -491,9 +493,9 @@ def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cyclic garbage collector paused while JSON is decoded: a large parse cache makes millions of
-    objects, none of them in a cycle, and each collection on the way walks all of those made so far (100k
-    claims, 77 MB: 1.9-2.6 s to decode, 0.5-0.6 s paused)."""
+    """Python's cyclic garbage collector paused while a claims file is read: a large one makes millions of
+    objects, none of them in a cycle, and each collection on the way walks all of those made so far (100k claims
+    from the parse cache: its 77 MB of JSON took 1.9-2.6 s to decode, 0.5-0.6 s paused)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -259,3 +259,37 @@ def test_tantivy_ties_are_cut_in_claims_file_order(tmp_path, monkeypatch, thread
     fast, exhaustive = _tantivy_rankings(handle, queries, index.RERANK_POOL, monkeypatch)
     assert any(len({s for _, s in ranking}) < len(ranking) for ranking in exhaustive)  # ties, as designed
     assert fast == exhaustive
+
+
+def _index_contents(claims_file: Path, folder: Path, engine: str):
+    """Every claim's stored record, in claims-file order, and the ranked ids of a few queries."""
+    handle = index.open_index(claims_file, folder, engine=engine)
+    backend = handle.backend
+    stored = [backend.stored(pos) for pos in backend.in_order(None, 10_000)]
+    ranked = [[h["id"] for h in index.run_query(handle, plan_query(q, index.matcher(handle)), limit=20)]
+              for q in ("TIM-3 ligands", "why do patients relapse on anti-PD-1 therapy", "IDO biomarker melanoma")]
+    return stored, ranked
+
+
+@pytest.mark.parametrize("child", ["works", "fails", "cannot start", "no memory to spare"])
+def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_path, monkeypatch, child):
+    """From PARALLEL_BUILD_MIN claims a forked child makes 55% of the records; the index is the same, and when the
+    child fails, cannot be forked or would take memory the machine lacks, this process makes them, with the same
+    result and no file left behind."""
+    import marshal
+    import os
+
+    one = _index_contents(BUNDLED_CLAIMS, tmp_path / "one", engine)
+    monkeypatch.setattr(index, "PARALLEL_BUILD_MIN", 2)
+    monkeypatch.setattr(index, "_room_for_a_child", lambda: child != "no memory to spare")
+    if child == "fails":  # the child's first write fails (the parent writes nothing with marshal)
+        monkeypatch.setattr(marshal, "dump", lambda *a: 1 / 0)
+    elif child == "cannot start":
+        monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no more processes")))
+    made_here = []  # the records this process makes (the child's are made in the child)
+    real_display_record = index.display_record
+    monkeypatch.setattr(index, "display_record", lambda c: made_here.append(c["id"]) or real_display_record(c))
+    assert _index_contents(BUNDLED_CLAIMS, tmp_path / "two", engine) == one
+    claims = [c for c in yaml.safe_load(BUNDLED_CLAIMS.read_text(encoding="utf-8"))["claims"] if not c.get("orphaned")]
+    assert len(made_here) == (len(claims) * 9 // 20 if child == "works" else len(claims))
+    assert not [p for p in tmp_path.rglob(".records-*")]
