@@ -251,7 +251,7 @@ def _build(claims_file: Path, target: Path, progress: Callable[[int, int], None]
     (target / "stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
 
 
-PARALLEL_BUILD_MIN = 20_000  # claims from which a second process makes half the index records (fewer: not worth it)
+PARALLEL_BUILD_MIN = 20_000  # claims from which a second process makes most index records (fewer: not worth it)
 
 
 def _room_for_a_child() -> bool:
@@ -282,7 +282,11 @@ def _two_processes(records: Callable[[int, int], Iterable[dict]], count: int, sc
     import tempfile
 
     half = count * 9 // 20  # the child makes a little more: this process also hands every record to the engine
-    fd, scratch = tempfile.mkstemp(prefix=".records-", dir=scratch_dir)
+    try:
+        fd, scratch = tempfile.mkstemp(prefix=".records-", dir=scratch_dir)
+    except OSError:  # nowhere to put them: one process
+        yield records(0, count)
+        return
     try:
         pid = os.fork()
     except OSError:
