@@ -271,11 +271,11 @@ def _index_contents(claims_file: Path, folder: Path, engine: str):
     return stored, ranked
 
 
-@pytest.mark.parametrize("child", ["works", "fails", "cannot start", "no memory to spare"])
+@pytest.mark.parametrize("child", ["works", "fails", "cannot start", "no memory to spare", "no scratch file"])
 def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_path, monkeypatch, child):
     """From PARALLEL_BUILD_MIN claims a forked child makes 55% of the records; the index is the same, and when the
-    child fails, cannot be forked or would take memory the machine lacks, this process makes them, with the same
-    result and no file left behind."""
+    child fails, cannot be forked, would take memory the machine lacks or has nowhere to write, this process makes
+    them, with the same result and no file left behind."""
     import marshal
     import os
 
@@ -286,6 +286,10 @@ def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_pat
         monkeypatch.setattr(marshal, "dump", lambda *a: 1 / 0)
     elif child == "cannot start":
         monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no more processes")))
+    elif child == "no scratch file":
+        import tempfile
+
+        monkeypatch.setattr(tempfile, "mkstemp", lambda **kw: (_ for _ in ()).throw(OSError("read-only")))
     made_here = []  # the records this process makes (the child's are made in the child)
     real_display_record = index.display_record
     monkeypatch.setattr(index, "display_record", lambda c: made_here.append(c["id"]) or real_display_record(c))
