@@ -297,3 +297,15 @@ def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_pat
     claims = [c for c in yaml.safe_load(BUNDLED_CLAIMS.read_text(encoding="utf-8"))["claims"] if not c.get("orphaned")]
     assert len(made_here) == (len(claims) * 9 // 20 if child == "works" else len(claims))
     assert not [p for p in tmp_path.rglob(".records-*")]
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_counts_a_terms_claims_without_a_search(tmp_path, monkeypatch):
+    """A term's claims are counted from its document frequency (an index is never edited, so it is exact), and a
+    union of one set is that set: the coverage of a question's words costs no search each."""
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    backend = handle.backend
+    expected = backend.searcher.search(backend._term("text", "tim"), limit=1, count=True).count
+    monkeypatch.setattr(backend, "search", lambda *a, **k: pytest.fail("searched"))
+    assert backend.docs("text", "tim").count() == expected > 0
+    assert backend.union([backend.docs("text", "tim"), backend.nothing()]).count() == expected

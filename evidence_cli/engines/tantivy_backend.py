@@ -107,10 +107,10 @@ class QueryDocs:
 
     __slots__ = ("_count", "backend", "query")
 
-    def __init__(self, backend: TantivyBackend, query) -> None:
+    def __init__(self, backend: TantivyBackend, query, count: int | None = None) -> None:
         self.backend = backend
         self.query = query
-        self._count: int | None = None if query is not None else 0
+        self._count: int | None = count if query is not None else 0  # when known (a term's document frequency)
 
     def __and__(self, other: QueryDocs) -> QueryDocs:
         if self.query is None or other.query is None:
@@ -185,16 +185,17 @@ class TantivyBackend:
         return math.log(1 + (self._n - n + 0.5) / (n + 0.5))  # tantivy's BM25 IDF
 
     def docs(self, field: str, text: str) -> QueryDocs:
-        return QueryDocs(self, self._term(field, text) if self.doc_frequency(field, text) else None)
+        n = self.doc_frequency(field, text)  # exact: nothing is ever deleted from an index
+        return QueryDocs(self, self._term(field, text) if n else None, n)
 
     def nothing(self) -> QueryDocs:
         return QueryDocs(self, None)
 
     def union(self, sets: Iterable[QueryDocs]) -> QueryDocs:
-        queries = [s.query for s in sets if s.query is not None]
-        if len(queries) < 2:
-            return QueryDocs(self, queries[0] if queries else None)
-        return QueryDocs(self, Q.boolean_query([(Occur.Should, q) for q in queries]))
+        sets = [s for s in sets if s.query is not None]
+        if len(sets) < 2:
+            return sets[0] if sets else QueryDocs(self, None)
+        return QueryDocs(self, Q.boolean_query([(Occur.Should, s.query) for s in sets]))
 
     def restrict(self, plan) -> QueryDocs | None:
         T = self._term
