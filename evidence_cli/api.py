@@ -58,6 +58,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_ROWS])
+
+
 @dataclass
 class Record:
     """A typed row. ``extra`` holds keys a newer claims file or a curator added that this version does not name."""

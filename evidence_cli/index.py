@@ -254,6 +254,22 @@ def _build(claims_file: Path, target: Path, progress: Callable[[int, int], None]
 PARALLEL_BUILD_MIN = 20_000  # claims from which a second process makes most index records (fewer: not worth it)
 
 
+def _one_thread() -> bool:
+    """Whether this process runs one thread (Linux's /proc; False elsewhere), and a child of it is reaped normally
+    (SIGCHLD not ignored). A fork copies only the calling thread: a lock another thread held (an engine's, the
+    allocator's, the import lock) would stay locked in the child. An engine opened earlier in this process (a
+    long-lived API user, a rebuild) leaves its threads running, and then the build keeps to one process."""
+    import signal
+
+    if getattr(signal, "SIGCHLD", None) is None or signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        return False
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("Threads:")) == 1
+    except (OSError, ValueError, IndexError, StopIteration):
+        return False
+
+
 def _room_for_a_child() -> bool:
     """Whether this process uses at most a quarter of the memory the system has available (Linux's /proc; False
     elsewhere): reading the claims it shares, the child copies the pages they are on (CPython writes reference
@@ -273,9 +289,10 @@ def _two_processes(records: Callable[[int, int], Iterable[dict]], count: int, sc
     """``records(0, count)``, in order; from PARALLEL_BUILD_MIN claims, on a machine with two cores or more, a
     forked child makes the later 55% meanwhile (Python holds the GIL: one process makes about 20,000 a second)
     and writes them to a file in ``scratch_dir`` (0600, removed after), read once the first part is done. If the
-    child cannot start or fails, this process makes those records itself. The child is forked before the engine
-    starts its threads, and runs only Python over the claims it shares with this process (frozen by build)."""
-    if count < PARALLEL_BUILD_MIN or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork") or not _room_for_a_child():
+    child cannot start or fails, this process makes those records itself. The child is forked only from a process
+    with one thread (see _one_thread), and runs only Python over the claims it shares with it (frozen by build)."""
+    if (count < PARALLEL_BUILD_MIN or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork")
+            or not _one_thread() or not _room_for_a_child()):
         yield records(0, count)
         return
     import marshal  # records are str, int, list and dict only: marshal writes and reads them fastest
@@ -313,7 +330,10 @@ def _two_processes(records: Callable[[int, int], Iterable[dict]], count: int, sc
     def second_half():
         done = False
         if running[0]:
-            _, status = os.waitpid(pid, 0)
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:  # reaped by someone else (SIGCHLD ignored after all): its file is not trusted
+                status = 1
             running[0], done = False, status == 0
         if not done:
             yield from records(half, count)

@@ -271,17 +271,20 @@ def _index_contents(claims_file: Path, folder: Path, engine: str):
     return stored, ranked
 
 
-@pytest.mark.parametrize("child", ["works", "fails", "cannot start", "no memory to spare", "no scratch file"])
+@pytest.mark.parametrize("child", ["works", "fails", "cannot start", "no memory to spare", "no scratch file",
+                                   "threads running"])
 def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_path, monkeypatch, child):
     """From PARALLEL_BUILD_MIN claims a forked child makes 55% of the records; the index is the same, and when the
-    child fails, cannot be forked, would take memory the machine lacks or has nowhere to write, this process makes
-    them, with the same result and no file left behind."""
+    child fails, cannot be forked, would take memory the machine lacks, has nowhere to write or would be forked
+    from a process with other threads, this process makes them, with the same result and no file left behind."""
     import marshal
     import os
 
     one = _index_contents(BUNDLED_CLAIMS, tmp_path / "one", engine)
     monkeypatch.setattr(index, "PARALLEL_BUILD_MIN", 2)
     monkeypatch.setattr(index, "_room_for_a_child", lambda: child != "no memory to spare")
+    # this test process has an engine's threads running; _one_thread's own answer is tested below
+    monkeypatch.setattr(index, "_one_thread", lambda: child != "threads running")
     if child == "fails":  # the child's first write fails (the parent writes nothing with marshal)
         monkeypatch.setattr(marshal, "dump", lambda *a: 1 / 0)
     elif child == "cannot start":
@@ -309,3 +312,25 @@ def test_tantivy_counts_a_terms_claims_without_a_search(tmp_path, monkeypatch):
     monkeypatch.setattr(backend, "search", lambda *a, **k: pytest.fail("searched"))
     assert backend.docs("text", "tim").count() == expected > 0
     assert backend.union([backend.docs("text", "tim"), backend.nothing()]).count() == expected
+
+
+def test_a_child_is_forked_only_from_a_process_with_one_thread():
+    """A fork copies only the calling thread (a lock another thread holds stays locked in the child), and with
+    SIGCHLD ignored the child cannot be waited for: both keep the build in one process."""
+    import subprocess
+    import threading
+
+    code = "from evidence_cli import index; print(index._one_thread())"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "True"
+    ignoring = subprocess.run([sys.executable, "-c", "import signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN)\n"
+                               + code], capture_output=True, text=True, check=True)
+    assert ignoring.stdout.strip() == "False"
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert index._one_thread() is False
+    finally:
+        stop.set()
+        thread.join()

@@ -368,3 +368,19 @@ def test_a_deleted_sentence_with_edits_is_kept_orphaned_and_hidden(tmp_path):
     assert orphan["note"] == "keep me" and orphan["refs"] == [2]
     assert 2 not in [row["ref"] for row in citation_index(claims)]
     assert any("marked orphaned" in n for n in report.notes)
+
+
+def test_a_header_json_cannot_hold_does_not_rewrite_the_cache_on_every_load(styles_claims, tmp_path, monkeypatch):
+    """A document with a number as a key is valid YAML that JSON would not give back: that header is not cached,
+    and loading the unchanged file again neither rewrites the parse cache nor gives other data."""
+    text = styles_claims.read_text(encoding="utf-8")
+    edited = text.replace("references_available: false}", "references_available: false, pagemap: {1: intro}}", 1)
+    assert edited != text
+    styles_claims.write_text(edited, encoding="utf-8")
+    store.load_claims(styles_claims, cache_dir=tmp_path / "idx")  # the first load writes the cache
+    writes: list[int] = []
+    real = store._write_blocks
+    monkeypatch.setattr(store, "_write_blocks", lambda *a: writes.append(1) or real(*a))
+    for _ in range(2):
+        assert store.load_claims(styles_claims, cache_dir=tmp_path / "idx") == yaml.safe_load(edited)
+    assert writes == []
