@@ -263,25 +263,25 @@ def _one_thread() -> bool:
 
     if getattr(signal, "SIGCHLD", None) is None or signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
         return False
+    return _proc_number("/proc/self/status", "Threads:") == 1
+
+
+def _proc_number(path: str, label: str) -> int | None:
+    """The first number on the line of a /proc file that starts with ``label`` (None when there is none)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            return next(int(line.split()[1]) for line in fh if line.startswith("Threads:")) == 1
+        with open(path, encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(label))
     except (OSError, ValueError, IndexError, StopIteration):
-        return False
+        return None
 
 
 def _room_for_a_child() -> bool:
     """Whether this process uses at most a quarter of the memory the system has available (Linux's /proc; False
     elsewhere): reading the claims it shares, the child copies the pages they are on (CPython writes reference
     counts), about half of this process's, which must not push a large library's build into swap."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            resident = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            available = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
-    except (OSError, ValueError, IndexError, StopIteration):
-        return False
-    return 4 * resident <= available
+    resident_kib = _proc_number("/proc/self/status", "VmRSS:")
+    available_kib = _proc_number("/proc/meminfo", "MemAvailable:")
+    return resident_kib is not None and available_kib is not None and 4 * resident_kib <= available_kib
 
 
 @contextlib.contextmanager
@@ -325,16 +325,17 @@ def _two_processes(records: Callable[[int, int], Iterable[dict]], count: int, sc
             os._exit(status)
     os.close(fd)
 
-    running = [pid is not None]  # not yet waited for (a reaped child's number may be another process's)
+    running = pid is not None  # not yet waited for (a reaped child's number may be another process's)
 
     def second_half():
+        nonlocal running
         done = False
-        if running[0]:
+        if running:
             try:
                 _, status = os.waitpid(pid, 0)
             except ChildProcessError:  # reaped by someone else (SIGCHLD ignored after all): its file is not trusted
                 status = 1
-            running[0], done = False, status == 0
+            running, done = False, status == 0
         if not done:
             yield from records(half, count)
             return
@@ -348,7 +349,7 @@ def _two_processes(records: Callable[[int, int], Iterable[dict]], count: int, sc
     try:
         yield itertools.chain(records(0, half), second_half())
     finally:
-        if running[0]:  # interrupted before the second half was read: stop the child
+        if running:  # interrupted before the second half was read: stop the child
             with contextlib.suppress(OSError):
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)

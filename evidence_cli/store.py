@@ -529,7 +529,7 @@ def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, list[str]
     checked = {id(cached[k]) for k in keys if k in cached}
     # a header JSON would not give back exactly is never cached, and is no reason to rewrite the cache each time
     header_cached = header_key in cached
-    header_new = not header_cached and _json_exact({k: v for k, v in data.items() if k != "claims"})
+    header_new = not header_cached and _json_exact(_header_of(data))
     stale = missing or header_new or len(cached) != len(set(keys)) + header_cached
     return data, [header_key, *keys] if stale else None, checked
 

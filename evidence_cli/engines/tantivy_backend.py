@@ -222,11 +222,7 @@ class TantivyBackend:
 
     def positions(self, query, limit: int, **options) -> list[int]:
         """The claims-file positions of the first ``limit`` claims ``query`` finds."""
-        hits = self.search(query, limit=max(1, limit), count=False, **options).hits
-        addresses = [a for _, a in hits]
-        found = self.searcher.fast_field_values("pos", addresses)
-        self._addresses.update(zip(found, addresses, strict=True))
-        return found
+        return [p for p, _ in self._hits(query, limit, **options)]
 
     def top_scores(self, terms, k: int, allowed: QueryDocs | None, coord: float,
                    doc_groups: dict | None) -> list[tuple[int, float]]:
@@ -303,9 +299,9 @@ class TantivyBackend:
         return Q.const_score_query(Q.boolean_query([(Occur.Should, Q.term_query(self.schema, "pos", d))
                                                     for d in docnums]), 0.0)
 
-    def _hits(self, query, limit: int) -> list[tuple[int, float]]:
-        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order."""
-        hits = self.search(query, limit=max(1, limit), count=False).hits
+    def _hits(self, query, limit: int, **options) -> list[tuple[int, float]]:
+        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order (or ``options``')."""
+        hits = self.search(query, limit=max(1, limit), count=False, **options).hits
         if not hits:
             return []
         found = self.searcher.fast_field_values("pos", [a for _, a in hits])
