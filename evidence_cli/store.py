@@ -402,8 +402,8 @@ def _other_line_break(text: str) -> bool:
             and _OTHER_LINE_BREAK.search(text) is not None)
 
 
-def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
-    """The header (everything before the first claim) and the YAML text of each claim, or None when the layout
+def _claim_starts(text: str) -> list[int] | None:
+    """Where each claim's YAML text starts (the header is everything before the first), or None when the layout
     does not guarantee that each claim's text parses on its own exactly as it does within the file. It does
     when ``claims:`` is the last top-level key and every later line is blank, indented, a comment, or starts a
     "- " item: an item cannot then continue past the next column-0 "- " line, except inside a quoted scalar or
@@ -421,8 +421,20 @@ def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
     if not starts or any(line.strip() and not line.lstrip().startswith("#")
                          for line in text[m.end():starts[0]].splitlines()):
         return None  # only blank and comment lines may stand between `claims:` and its first item
-    blocks = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-    return text[: starts[0]], blocks
+    return starts
+
+
+def split_claim_blocks(text: str) -> tuple[str, list[str]] | None:
+    """The header (everything before the first claim) and the YAML text of each claim (see _claim_starts), or
+    None when the layout does not guarantee that each claim's text parses on its own."""
+    starts = _claim_starts(text)
+    if starts is None:
+        return None
+    return text[: starts[0]], [text[a:b] for a, b in _spans(starts, len(text))]
+
+
+def _spans(starts: list[int], end: int):
+    return zip(starts, [*starts[1:], end], strict=True)
 
 
 def _block_key(block: str) -> str:
@@ -467,25 +479,43 @@ def _cache_secret(cache_dir: Path, create: bool) -> bytes | None:
         return None
 
 
-def _mac(secret: bytes, body: str) -> str:
+def text_slices(text: str, size: int = 1 << 20):
+    """``text`` a megabyte of characters at a time: a large text hashed or written slice by slice is never copied
+    whole as bytes (a million claims' file: 0.7 GB)."""
+    return (text[i:i + size] for i in range(0, len(text), size))
+
+
+def _mac(secret: bytes, body: bytes | memoryview | str) -> str:
+    """HMAC-SHA256 of the body's bytes (a str: its UTF-8, encoded a slice at a time)."""
     import hmac
 
-    return hmac.new(secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
+    mac = hmac.new(secret, None, hashlib.sha256)
+    if isinstance(body, str):
+        for piece in text_slices(body):
+            mac.update(piece.encode("utf-8"))
+    else:
+        mac.update(body)
+    return mac.hexdigest()
 
 
 def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
     """The cached claims by block key; {} unless the file is this format, written by this user (its MAC checks)."""
     try:
-        head, _, body = parse_cache_path(cache_dir, claims_file).read_text(encoding="utf-8").partition("\n")
-        header = json.loads(head)
+        # read as bytes and decoded once, with no copy of the body on the way (a million claims: 0.8 GB each)
+        raw = parse_cache_path(cache_dir, claims_file).read_bytes()
+        newline = raw.find(b"\n")
+        header = json.loads(raw[:newline]) if newline >= 0 else None
         secret = _cache_secret(cache_dir, create=False)
         if not (isinstance(header, dict) and header.get("format") == _cache_format() and secret is not None):
             return {}
         import hmac
 
+        body = memoryview(raw)[newline + 1:]
         if not hmac.compare_digest(str(header.get("mac", "")), _mac(secret, body)):
             return {}
-        blocks = json.loads(body)
+        text = str(body, "utf-8")
+        del body, raw
+        blocks = json.loads(text)
     except (OSError, ValueError):
         return {}
     return blocks if isinstance(blocks, dict) else {}
@@ -510,14 +540,17 @@ def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, list[str]
     second value is the block keys when the cache should be rewritten with this text's claims, else None; the
     third, the id() of each claim that came from the cache. Those were checked before they were cached, and the
     cache's MAC says this user's evidence wrote it, so each need not be checked again on its own."""
-    split = split_claim_blocks(text)
-    if split is None:
+    starts = _claim_starts(text)
+    if starts is None:
         return _parse_quietly(text), None, set()  # no blocks: nothing this text could put in the cache
+    # each claim's text is hashed from a slice dropped at once: a million claims' blocks held together would
+    # double the text's memory, which is the parse cache's (decoded) peak
+    keys = [_block_key(text[a:b]) for a, b in _spans(starts, len(text))]
     cached = _read_parse_cache(cache_dir, path)
-    header_text, blocks = split
+    header_text = text[: starts[0]]
     header_key = _header_key(header_text)
-    keys = [_block_key(b) for b in blocks]
-    missing = [b for b, k in zip(blocks, keys, strict=True) if k not in cached]  # only the last may lack "\n"
+    missing = [text[a:b] for (a, b), k in zip(_spans(starts, len(text)), keys, strict=True)
+               if k not in cached]  # only the last may lack "\n"
     data = cached[header_key] if header_key in cached else _parse_quietly(header_text)
     if not (isinstance(data, dict) and "claims" in data and data["claims"] is None):
         return None, None, set()
@@ -616,9 +649,10 @@ def _json_exact(value) -> bool:
 
 def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict) -> None:
     """Remember the parsed claims of ``text`` (valid data only) for the next load. Best effort: it is a cache."""
-    split = split_claim_blocks(text)
-    if split is not None:
-        _write_blocks(cache_dir, claims_file, [_header_key(split[0]), *(_block_key(b) for b in split[1])], data)
+    starts = _claim_starts(text)
+    if starts is not None:  # each claim's text hashed from a slice, as _load_cached does
+        keys = [_header_key(text[: starts[0]]), *(_block_key(text[a:b]) for a, b in _spans(starts, len(text)))]
+        _write_blocks(cache_dir, claims_file, keys, data)
 
 
 def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], data: dict) -> None:
@@ -633,9 +667,12 @@ def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], data: dic
         secret = _cache_secret(cache_dir, create=True)
         if secret is None:
             return
-        body = json.dumps(blocks, ensure_ascii=False, separators=(",", ":"))
+        # ASCII (non-ASCII letters as \u escapes): a str of ASCII takes one byte a character, where one "γ" makes
+        # the whole text two or four, and this text is as large as the claims file
+        body = json.dumps(blocks, separators=(",", ":"))
+        del blocks
         header = json.dumps({"format": _cache_format(), "mac": _mac(secret, body)})
-        atomic_write_text(parse_cache_path(cache_dir, claims_file), header + "\n" + body, mode=0o600)
+        atomic_write_text(parse_cache_path(cache_dir, claims_file), (header, "\n", body), mode=0o600)
     except Exception:
         return
 
@@ -758,9 +795,10 @@ def dump_claims(data: dict) -> str:
     return HEADER + dump(data)
 
 
-def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename: all or nothing. A new
-    file gets ``mode`` (default 0644; caches pass 0600), an existing one keeps its own."""
+def atomic_write_text(path: Path, text: str | tuple[str, ...], mode: int | None = None) -> None:
+    """Write ``text`` (or its parts, one after another) to ``path`` via a temporary file in the same folder and a
+    rename: all or nothing. A new file gets ``mode`` (default 0644; caches pass 0600), an existing one keeps its
+    own. The text is encoded a slice at a time: a million claims' file is not copied whole as bytes."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -771,7 +809,9 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
         raise DataError(Problem(str(path), None, f"cannot write here: {exc.strerror}")) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            for part in (text,) if isinstance(text, str) else text:
+                for piece in text_slices(part):
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:

@@ -384,3 +384,69 @@ def test_a_header_json_cannot_hold_does_not_rewrite_the_cache_on_every_load(styl
     for _ in range(2):
         assert store.load_claims(styles_claims, cache_dir=tmp_path / "idx") == yaml.safe_load(edited)
     assert writes == []
+
+
+def _non_ascii_claims(tmp_path: Path) -> Path:
+    source = tmp_path / "greek.txt"
+    source.write_text("Interferon-γ signalling drives PD-L1 expression in naïve tumours [1].\n\n"
+                      "References\n1. Müller A. Interferon-γ and PD-L1. J Immunol. 2015;1:1–2.\n", encoding="utf-8")
+    return source
+
+
+def test_the_parse_cache_is_ascii_and_gives_the_same_non_ascii_claims(tmp_path, monkeypatch):
+    out, cache_dir = tmp_path / "claims.yaml", tmp_path / "idx"
+    _, text = ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    assert "Interferon-γ" in text
+    raw = store.parse_cache_path(cache_dir, out).read_bytes()
+    assert raw.isascii() and b"Interferon-\\u03b3" in raw
+    parsed: list[str] = []
+    real = store._parse_quietly
+    monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
+    assert store.load_claims(out, cache_dir=cache_dir) == yaml.safe_load(text)
+    assert parsed == []
+
+
+def test_a_parse_cache_written_with_raw_non_ascii_is_still_read(tmp_path, monkeypatch):
+    """Caches written before the body was ASCII held UTF-8 letters; their MAC is over those bytes."""
+    import json
+
+    out, cache_dir = tmp_path / "claims.yaml", tmp_path / "idx"
+    _, text = ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    path = store.parse_cache_path(cache_dir, out)
+    head, _, body = path.read_text(encoding="utf-8").partition("\n")
+    old_body = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"))
+    assert "γ" in old_body
+    header = json.loads(head)
+    secret = store._cache_secret(cache_dir, create=False)
+    header["mac"] = store._mac(secret, old_body.encode("utf-8"))
+    path.write_text(json.dumps(header) + "\n" + old_body, encoding="utf-8")
+    parsed: list[str] = []
+    real = store._parse_quietly
+    monkeypatch.setattr(store, "_parse_quietly", lambda t: parsed.append(t) or real(t))
+    assert store.load_claims(out, cache_dir=cache_dir) == yaml.safe_load(text)
+    assert parsed == []
+    # and the same body with a wrong MAC is not believed
+    header["mac"] = store._mac(secret, old_body.replace("γ", "δ").encode("utf-8"))
+    path.write_text(json.dumps(header) + "\n" + old_body, encoding="utf-8")
+    assert store.load_claims(out, cache_dir=cache_dir) == yaml.safe_load(text)
+    assert parsed != []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aγé\U0001f600\n"), max_size=50), st.integers(0, 3))
+def test_text_digest_is_the_sha256_of_the_utf8_text(piece, repeat):
+    import hashlib
+
+    from evidence_cli.index import text_digest
+
+    text = piece + "x" * ((1 << 20) * repeat // 2) + piece  # across the digest's 1 MiB slices
+    assert text_digest(text) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_atomic_write_of_parts_and_large_non_ascii_text(tmp_path):
+    big = "γé\U0001f600x" * ((1 << 20) // 3)  # several of the write's slices, letters of 2, 3 and 4 bytes
+    target = tmp_path / "out.txt"
+    store.atomic_write_text(target, ("head\n", "", big), mode=0o600)
+    assert target.read_text(encoding="utf-8") == "head\n" + big
+    assert (target.stat().st_mode & 0o777) == 0o600
+    assert list(tmp_path.iterdir()) == [target]
