@@ -38,6 +38,9 @@ COORD = 1.0  # a score is multiplied by (query terms it matches / those in the q
 # answer. The share is measured on the corpus itself (document frequency), so it adapts to any review.
 GENERIC_SHARE = COMMON_TERM_SHARE
 GENERIC_MIN_CLAIMS = 20  # below this many claims every word is "common": no term is generic
+SPEC_MEMO = 1024  # terms whose forms and claims a handle remembers
+SPEC_MEMO_CLAIMS = 1_000_000  # and claim numbers in their sets, when an engine holds them in memory (whoosh)
+PASSAGE_MEMO = 2048  # best hits whose stored passage a handle remembers
 WIDEN_MIN = 7  # a word no claim uses, with a stem this long, is also looked for as the words that begin like it
 
 
@@ -50,6 +53,39 @@ class IndexHandle:
     built: bool = False
     vocab: dict = dc_field(default_factory=dict)  # query.json: shorthand, drug targets, documents' reference lists
     matcher: object = None  # the AliasMatcher of this index, made on first use
+    # what one query works out and the next may ask again (a long batch or MCP session): each term's forms and
+    # claim set, each best hit's stored passage; bounded, the oldest forgotten first
+    specs: Memo = dc_field(default_factory=lambda: Memo(SPEC_MEMO, SPEC_MEMO_CLAIMS))
+    passages: Memo = dc_field(default_factory=lambda: Memo(PASSAGE_MEMO))
+
+
+class Memo:
+    """A cache of at most ``size`` values and ``weight`` units of weight (a value's ``weigh``, default 1) that
+    forgets its oldest entries first. Safe to share between threads (the MCP server runs tools in a pool)."""
+
+    def __init__(self, size: int, weight: int | None = None) -> None:
+        import threading
+
+        self.size = size
+        self.weight = weight if weight is not None else size
+        self.held = 0
+        self.values: dict = {}  # key -> (value, weight), oldest first
+        self._lock = threading.Lock()
+
+    def get(self, key, make, weigh=None):
+        found = self.values.get(key)
+        if found is not None:
+            return found[0]
+        value = make()  # outside the lock: two threads may both make it, and one is kept
+        units = 1 if weigh is None else max(1, weigh(value))
+        if units <= self.weight:
+            with self._lock:
+                if key not in self.values:
+                    while self.values and (len(self.values) >= self.size or self.held + units > self.weight):
+                        self.held -= self.values.pop(next(iter(self.values)))[1]
+                    self.values[key] = (value, units)
+                    self.held += units
+        return value
 
 
 def matcher(handle: IndexHandle):
@@ -572,7 +608,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
     backend = handle.backend
     n_docs = max(1, backend.doc_count())
     allowed = backend.restrict(plan)  # filters restrict, not rank
-    specs = [_term_spec(backend, t) for t in plan.terms]
+    specs = [_remembered_spec(handle, t) for t in plan.terms]
     for spec in specs:
         spec["count"] = spec["docs"].count()
         spec["generic"] = n_docs >= GENERIC_MIN_CLAIMS and spec["count"] > GENERIC_SHARE * n_docs
@@ -602,14 +638,14 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         matching = None if single else backend.union(x["docs"] for x in specific or scoring)
         within = matching if allowed is None or matching is None else matching & allowed
         for docnum, score in backend.top_scores(terms, pool, within, COORD, doc_groups):
-            fields = backend.stored(docnum)
+            fields = _passage(handle, docnum).fields
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
                 near = set(fields.get("near", "").split())
                 score += sum(NEAR_BOOST * idf[st] for st in stems if st in near)
             ranked.append((score, fields, docnum))
         ranked.sort(key=lambda item: -item[0])
     elif not plan.terms:  # filters alone: document order
-        ranked = [(None, backend.stored(d), d) for d in backend.in_order(allowed, pool)]
+        ranked = [(None, _passage(handle, d).fields, d) for d in backend.in_order(allowed, pool)]
     pool_docs = [docnum for _, _, docnum in ranked]
     for x in specs:  # which of the best hits each term matches
         if not pool_docs or not x["count"]:
@@ -619,12 +655,6 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         else:  # one question per term to the engine
             x["hits"] = x["docs"].members(pool_docs)
     shown = {st for x in specs for st in x["stems"]}
-    passages: dict[int, _Passage] = {}
-
-    def passage(docnum: int, fields: dict) -> _Passage:
-        if docnum not in passages:
-            passages[docnum] = _Passage(docnum, fields)
-        return passages[docnum]
 
     for score, fields, docnum in ranked[:limit]:
         record = json.loads(fields["data"])
@@ -632,7 +662,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if plan.terms:
             record["matched"] = [x["term"].label for x in specs if docnum in x["hits"]]
             record["unmatched"] = [x["term"].label for x in specs if docnum not in x["hits"]]
-            nearby = [x["term"].label for x in specs if docnum not in x["hits"] and passage(docnum, fields).has(x)]
+            nearby = [x["term"].label for x in specs if docnum not in x["hits"] and _passage(handle, docnum).has(x)]
             if nearby:
                 record["nearby"] = nearby  # found only in a neighbouring sentence of the paragraph
         if highlight:
@@ -652,12 +682,26 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         # a specific term that no passage of the best hits (a claim with its neighbouring sentences) mentions
         # together with another specific term: the corpus speaks of it, but not in this question's context
         together: set[int] = set()
-        for _, fields, docnum in ranked:
-            found = [i for i, x in enumerate(specific) if docnum in x["hits"] or passage(docnum, fields).has(x)]
+        for *_, docnum in ranked:
+            found = [i for i, x in enumerate(specific) if docnum in x["hits"] or _passage(handle, docnum).has(x)]
             if len(found) > 1:
                 together.update(found)
         isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]
     return SearchResult(hits, coverage, isolated)
+
+
+def _passage(handle: IndexHandle, docnum: int) -> _Passage:
+    """A claim's stored fields with its passage, from the engine once per handle (while remembered)."""
+    return handle.passages.get(docnum, lambda: _Passage(docnum, handle.backend.stored(docnum)))
+
+
+def _remembered_spec(handle: IndexHandle, term) -> dict:
+    """``_term_spec`` of the term, a fresh dict each call (a search adds its own keys), worked out once per handle
+    for the same words, names and gene (while remembered)."""
+    key = (tuple(term.phrases), tuple(term.entities), tuple(term.rank_words), term.gene)
+    spec = handle.specs.get(key, lambda: _term_spec(handle.backend, term),
+                            weigh=lambda s: len(getattr(s["docs"], "docs", ())))
+    return {**spec, "term": term}
 
 
 def matches(spec: dict, fields: dict) -> bool:
@@ -670,12 +714,13 @@ def matches(spec: dict, fields: dict) -> bool:
         fields["_entities"] = set(fields["entities"].split())
     entities = fields["_entities"]
     term = spec["term"]
-    if any(e.lower() in entities for e in term.entities):
+    if not spec["entity_keys"].isdisjoint(entities):
         return True
-    if any(phrase and all(forms & terms for forms in phrase) for phrase in spec["phrases"]):
-        return True
+    for phrase in spec["phrases"]:
+        if phrase and all(not forms.isdisjoint(terms) for forms in phrase):
+            return True
     return bool(term.gene and term.gene.lower() in entities and term.rank_words
-                and all(spec["rank_forms"][w] & terms for w in term.rank_words))
+                and all(not spec["rank_forms"][w].isdisjoint(terms) for w in term.rank_words))
 
 
 class _Passage:
@@ -701,7 +746,9 @@ class _Passage:
         if self._stems is None:
             from evidence_cli.analysis import stems
 
-            self._stems = self.near | set(stems(json.loads(self.fields["data"])["text"]))
+            own = self.fields.get("terms")  # the claim's own stems, where the engine stores them (tantivy)
+            self._stems = self.near | (set(own.split()) if own is not None
+                                       else set(stems(json.loads(self.fields["data"])["text"])))
         return any(all(forms & self._stems for forms in phrase) for phrase in spec["phrases"])
 
 
@@ -767,7 +814,7 @@ def _term_spec_once(backend, term, widen: bool) -> dict:
     if term.gene and word_docs_all:  # or by its gene with all the name's words: "expression of PD-L1"
         docs = docs | (backend.docs("entity", term.gene.lower()) & word_docs_all)
     return {"term": term, "stems": list(dict.fromkeys(stems)), "docs": docs, "phrases": phrases, "widened": widened,
-            "rank_forms": rank_forms}
+            "rank_forms": rank_forms, "entity_keys": frozenset(e.lower() for e in term.entities)}
 
 
 def _intersect(sets: list):

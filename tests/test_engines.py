@@ -334,3 +334,92 @@ def test_a_child_is_forked_only_from_a_process_with_one_thread():
     finally:
         stop.set()
         thread.join()
+
+
+def _answer(handle, question: str, **filters) -> tuple:
+    found = index.search(handle, plan_query(question, index.matcher(handle), **filters), limit=5, highlight=False)
+    return found.hits, found.coverage(), found.isolated
+
+
+def test_what_a_handle_remembers_gives_the_answers_of_a_fresh_handle(engine, tmp_path, monkeypatch):
+    """Each term's forms and claims, and each hit's passage, are remembered by the open index for later queries
+    (a batch, an MCP session); with small memos that forget during a search, and the questions asked twice,
+    every answer is the one an empty memo gives."""
+    monkeypatch.setattr(index, "SPEC_MEMO", 5)
+    monkeypatch.setattr(index, "PASSAGE_MEMO", 7)
+    questions = [q["q"] for q in yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))
+                 ["questions"]]
+    asked = [(q, {}) for q in questions + questions[::-1]]
+    asked += [("PD-L1 expression", {"refs": [45]}), ("PD-L1 expression", {}), ("pd-l1", {"kinds": ["figure"]})]
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine=engine)
+    for question, filters in asked:
+        remembered = _answer(handle, question, **filters)
+        kept = handle.specs, handle.passages
+        handle.specs, handle.passages = index.Memo(5), index.Memo(7)
+        assert remembered == _answer(handle, question, **filters), question
+        handle.specs, handle.passages = kept
+        assert len(handle.specs.values) <= 5 and len(handle.passages.values) <= 7
+    assert handle.specs.values and handle.passages.values
+    # terms alike but for one of the fields a term's claims depend on are remembered apart
+    from evidence_cli.query_plan import Term
+
+    name = Term("PD-L1 expression", entities=["pdl1_expression"], rank_words=["expression"], gene="CD274")
+    for other in (Term("PD-L1 expression", entities=["pdl1_expression"], rank_words=["expression"]),
+                  Term("PD-L1 expression", entities=["pdl1_expression"], gene="CD274"),
+                  Term("PD-L1 expression", phrases=["PD-L1 expression"], entities=["pdl1_expression"],
+                       rank_words=["expression"], gene="CD274")):
+        for term in (name, other):
+            spec, fresh = index._remembered_spec(handle, term), index._term_spec(handle.backend, term)
+            assert (spec["term"], spec["stems"], spec["docs"].count()) == (term, fresh["stems"], fresh["docs"].count())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 12), st.lists(st.tuples(st.integers(0, 9), st.integers(0, 15)), max_size=40))
+def test_a_memo_keeps_to_its_bounds_and_forgets_its_oldest_first(size, weight, asks):
+    memo = index.Memo(size, weight)
+    made = []
+    for key, units in asks:
+        known, before = key in memo.values, len(made)
+        assert memo.get(key, lambda key=key, units=units: made.append(key) or (key, units),
+                        weigh=lambda v: v[1])[0] == key
+        assert len(made) == before + (not known)  # made only when not held
+        assert len(memo.values) <= size and memo.held <= weight
+        assert memo.held == sum(w for _, w in memo.values.values())
+        if max(1, units) <= weight and not known:
+            assert list(memo.values)[-1] == key  # a new value is kept, after all the others
+    assert set(memo.values) <= set(made)
+
+
+def test_a_memo_makes_each_value_once_while_it_holds_it():
+    memo = index.Memo(3, weight=10)
+    made = []
+    for key in [1, 2, 3, 1, 4]:
+        memo.get(key, lambda key=key: made.append(key) or key)
+    assert made == [1, 2, 3, 4] and list(memo.values) == [2, 3, 4]
+    assert memo.get("heavy", lambda: "x" * 11, weigh=len) == "x" * 11  # heavier than the memo: given, not kept
+    assert list(memo.values) == [2, 3, 4]
+    memo.get("w", lambda: "x" * 9, weigh=len)  # the oldest go until it fits
+    assert list(memo.values) == [4, "w"] and memo.held == 10
+
+
+def test_a_memo_shared_by_threads_keeps_to_its_bounds():
+    import threading
+
+    memo = index.Memo(50, weight=200)
+    errors = []
+
+    def ask(seed: int) -> None:
+        try:
+            for i in range(3000):
+                key = (i * seed) % 97
+                assert memo.get(key, lambda key=key: key, weigh=lambda v: v % 7) == key
+        except Exception as exc:  # any failure in a thread fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(s,)) for s in (1, 3, 5, 7)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(memo.values) <= 50 and memo.held == sum(w for _, w in memo.values.values()) <= 200
