@@ -638,11 +638,10 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         matching = None if single else backend.union(x["docs"] for x in specific or scoring)
         within = matching if allowed is None or matching is None else matching & allowed
         for docnum, score in backend.top_scores(terms, pool, within, COORD, doc_groups):
-            fields = _passage(handle, docnum).fields
+            found = _passage(handle, docnum)
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
-                near = set(fields.get("near", "").split())
-                score += sum(NEAR_BOOST * idf[st] for st in stems if st in near)
-            ranked.append((score, fields, docnum))
+                score += sum(NEAR_BOOST * idf[st] for st in stems if st in found.near)
+            ranked.append((score, found.fields, docnum))
         ranked.sort(key=lambda item: -item[0])
     elif not plan.terms:  # filters alone: document order
         ranked = [(None, _passage(handle, d).fields, d) for d in backend.in_order(allowed, pool)]
@@ -651,7 +650,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if not pool_docs or not x["count"]:
             x["hits"] = set()
         elif getattr(backend, "stores_terms", False):  # from the hits' own stored terms, in Python
-            x["hits"] = {docnum for _, fields, docnum in ranked if matches(x, fields)}
+            x["hits"] = {docnum for *_, docnum in ranked if _passage(handle, docnum).matches(x)}
         else:  # one question per term to the engine
             x["hits"] = x["docs"].members(pool_docs)
     shown = {st for x in specs for st in x["stems"]}
@@ -701,7 +700,7 @@ def _remembered_spec(handle: IndexHandle, term) -> dict:
     key = (tuple(term.phrases), tuple(term.entities), tuple(term.rank_words), term.gene)
     spec = handle.specs.get(key, lambda: _term_spec(handle.backend, term),
                             weigh=lambda s: len(getattr(s["docs"], "docs", ())))
-    return {**spec, "term": term}
+    return {**spec, "term": term, "key": key}
 
 
 def matches(spec: dict, fields: dict) -> bool:
@@ -733,13 +732,27 @@ class _Passage:
         self.near = set(fields.get("near", "").split())
         self.near_entities = set(fields.get("near_entities", "").split())
         self._stems: set[str] | None = None
+        self._answers: dict = {}  # (question, the term's key) -> answer, for the terms asked about so far
+
+    def matches(self, spec: dict) -> bool:
+        """``matches(spec, fields)``, remembered for the term."""
+        key = ("matches", spec["key"])
+        if key not in self._answers:
+            self._answers[key] = matches(spec, self.fields)
+        return self._answers[key]
 
     def has(self, spec: dict) -> bool:
         """Whether the claim or its neighbouring sentences mention a term (``spec["hits"]``: the best hits that
         match it)."""
         if self.docnum in spec["hits"]:
             return True
-        if any(e.lower() in self.near_entities for e in spec["term"].entities):
+        key = ("near", spec["key"])
+        if key not in self._answers:
+            self._answers[key] = self._near(spec)
+        return self._answers[key]
+
+    def _near(self, spec: dict) -> bool:
+        if not spec["entity_keys"].isdisjoint(self.near_entities):
             return True
         if not self.near or not spec["phrases"]:
             return False
@@ -749,7 +762,7 @@ class _Passage:
             own = self.fields.get("terms")  # the claim's own stems, where the engine stores them (tantivy)
             self._stems = self.near | (set(own.split()) if own is not None
                                        else set(stems(json.loads(self.fields["data"])["text"])))
-        return any(all(forms & self._stems for forms in phrase) for phrase in spec["phrases"])
+        return any(all(not forms.isdisjoint(self._stems) for forms in phrase) for phrase in spec["phrases"])
 
 
 _TOKEN = re.compile(r"\w+(?:\.?\w+)*")  # the analysis's words (evidence_cli.analysis.TOKEN)

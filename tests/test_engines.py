@@ -341,12 +341,13 @@ def _answer(handle, question: str, **filters) -> tuple:
     return found.hits, found.coverage(), found.isolated
 
 
-def test_what_a_handle_remembers_gives_the_answers_of_a_fresh_handle(engine, tmp_path, monkeypatch):
-    """Each term's forms and claims, and each hit's passage, are remembered by the open index for later queries
-    (a batch, an MCP session); with small memos that forget during a search, and the questions asked twice,
-    every answer is the one an empty memo gives."""
-    monkeypatch.setattr(index, "SPEC_MEMO", 5)
-    monkeypatch.setattr(index, "PASSAGE_MEMO", 7)
+@pytest.mark.parametrize("sizes", [(5, 7), (index.SPEC_MEMO, index.PASSAGE_MEMO)], ids=["small", "default"])
+def test_what_a_handle_remembers_gives_the_answers_of_a_fresh_handle(engine, tmp_path, monkeypatch, sizes):
+    """Each term's forms and claims, and each hit's passage with what it says of each term, are remembered by the
+    open index for later queries (a batch, an MCP session); with memos small enough to forget during a search and
+    with the default ones, and the questions asked twice, every answer is the one an empty memo gives."""
+    monkeypatch.setattr(index, "SPEC_MEMO", sizes[0])
+    monkeypatch.setattr(index, "PASSAGE_MEMO", sizes[1])
     questions = [q["q"] for q in yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))
                  ["questions"]]
     asked = [(q, {}) for q in questions + questions[::-1]]
@@ -355,10 +356,10 @@ def test_what_a_handle_remembers_gives_the_answers_of_a_fresh_handle(engine, tmp
     for question, filters in asked:
         remembered = _answer(handle, question, **filters)
         kept = handle.specs, handle.passages
-        handle.specs, handle.passages = index.Memo(5), index.Memo(7)
+        handle.specs, handle.passages = index.Memo(sizes[0]), index.Memo(sizes[1])
         assert remembered == _answer(handle, question, **filters), question
         handle.specs, handle.passages = kept
-        assert len(handle.specs.values) <= 5 and len(handle.passages.values) <= 7
+        assert len(handle.specs.values) <= sizes[0] and len(handle.passages.values) <= sizes[1]
     assert handle.specs.values and handle.passages.values
     # terms alike but for one of the fields a term's claims depend on are remembered apart
     from evidence_cli.query_plan import Term
