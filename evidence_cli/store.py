@@ -9,6 +9,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -667,14 +668,37 @@ def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], data: dic
         secret = _cache_secret(cache_dir, create=True)
         if secret is None:
             return
-        # ASCII (non-ASCII letters as \u escapes): a str of ASCII takes one byte a character, where one "γ" makes
-        # the whole text two or four, and this text is as large as the claims file
-        body = json.dumps(blocks, separators=(",", ":"))
-        del blocks
-        header = json.dumps({"format": _cache_format(), "mac": _mac(secret, body)})
-        atomic_write_text(parse_cache_path(cache_dir, claims_file), (header, "\n", body), mode=0o600)
+        # the body is written a claim at a time, never held whole (a million claims: 0.75 GB, and as much again
+        # while json.dumps joins it); its MAC, known at the end, replaces a placeholder of the same length
+        import hmac
+
+        mac = hmac.new(secret, None, hashlib.sha256)
+
+        def header(digest: str) -> str:
+            return json.dumps({"format": _cache_format(), "mac": digest})
+
+        def parts():
+            yield header("0" * mac.digest_size * 2) + "\n"
+            for part in _json_parts(blocks):
+                mac.update(part.encode("ascii"))
+                yield part
+
+        def finish(fh) -> None:
+            fh.seek(0)
+            fh.write(header(mac.hexdigest()))
+
+        atomic_write_text(parse_cache_path(cache_dir, claims_file), parts(), mode=0o600, finish=finish)
     except Exception:
         return
+
+
+def _json_parts(blocks: dict):
+    """``json.dumps(blocks, separators=(",", ":"))``, an entry at a time. ASCII (non-ASCII letters as \\u escapes):
+    the parts are one byte a character, where a text holding one "γ" would be two."""
+    yield "{"
+    for i, (key, value) in enumerate(blocks.items()):
+        yield ("," if i else "") + json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))
+    yield "}"
 
 
 _ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -795,10 +819,12 @@ def dump_claims(data: dict) -> str:
     return HEADER + dump(data)
 
 
-def atomic_write_text(path: Path, text: str | tuple[str, ...], mode: int | None = None) -> None:
+def atomic_write_text(path: Path, text: str | Iterable[str], mode: int | None = None,
+                      finish: Callable | None = None) -> None:
     """Write ``text`` (or its parts, one after another) to ``path`` via a temporary file in the same folder and a
     rename: all or nothing. A new file gets ``mode`` (default 0644; caches pass 0600), an existing one keeps its
-    own. The text is encoded a slice at a time: a million claims' file is not copied whole as bytes."""
+    own. The text is encoded a slice at a time: a million claims' file is not copied whole as bytes. ``finish``,
+    if given, is called with the open file once the text is written (to overwrite a placeholder)."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -812,6 +838,8 @@ def atomic_write_text(path: Path, text: str | tuple[str, ...], mode: int | None 
             for part in (text,) if isinstance(text, str) else text:
                 for piece in text_slices(part):
                     fh.write(piece)
+            if finish is not None:
+                finish(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:

@@ -424,3 +424,23 @@ def test_a_memo_shared_by_threads_keeps_to_its_bounds():
         t.join()
     assert errors == []
     assert len(memo.values) <= 50 and memo.held == sum(w for _, w in memo.values.values()) <= 200
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_forgets_old_hit_addresses_and_still_reads_every_hit(tmp_path, monkeypatch):
+    """A long session does not remember every hit's address: past ADDRESSES they are forgotten, and a hit's stored
+    fields are then found by its position; the answers are the same."""
+    from evidence_cli.engines import tantivy_backend
+
+    questions = [q["q"] for q in yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))
+                 ["questions"]][:40]
+    expected = [_answer(index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy"), q) for q in questions]
+    monkeypatch.setattr(tantivy_backend, "ADDRESSES", 3)
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    handle.passages = index.Memo(2)  # every hit read from the engine again
+    replaced, previous = 0, handle.backend._addresses
+    for question, answer in zip(questions, expected, strict=True):
+        assert _answer(handle, question) == answer, question
+        replaced += handle.backend._addresses is not previous
+        previous = handle.backend._addresses
+    assert replaced  # forgotten along the way

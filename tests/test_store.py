@@ -450,3 +450,16 @@ def test_atomic_write_of_parts_and_large_non_ascii_text(tmp_path):
     assert target.read_text(encoding="utf-8") == "head\n" + big
     assert (target.stat().st_mode & 0o777) == 0o600
     assert list(tmp_path.iterdir()) == [target]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _JSON, max_size=6))
+def test_the_parse_cache_body_is_written_as_json_dumps_would(blocks):
+    import json
+
+    assert "".join(store._json_parts(blocks)) == json.dumps(blocks, separators=(",", ":"))

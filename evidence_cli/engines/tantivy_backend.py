@@ -18,6 +18,7 @@ from tantivy import Occur
 from tantivy import Query as Q
 
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
+ADDRESSES = 200_000  # hits' addresses remembered, then forgotten at once (a long batch or MCP session stays bounded)
 CANDIDATES = 100  # the first candidate lists are at least this long (then four times longer until exact)
 INDEX_THREADS = 1  # one: tantivy's document order is then the claims file's (two interleave; no faster at 100k)
 LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
@@ -151,7 +152,7 @@ class TantivyBackend:
         self.schema = ix.schema
         self.searcher = searcher
         self._n = searcher.num_docs
-        self._addresses: dict[int, object] = {}  # pos -> DocAddress, for the hits found so far
+        self._addresses: dict[int, object] = {}  # pos -> DocAddress, for the hits found lately (ADDRESSES)
 
     def search(self, query, **options):
         """tantivy's search; a Rust panic (a file damaged after the index was opened) is an IndexError_."""
@@ -305,6 +306,8 @@ class TantivyBackend:
         if not hits:
             return []
         found = self.searcher.fast_field_values("pos", [a for _, a in hits])
+        if len(self._addresses) > ADDRESSES:
+            self._addresses = {}  # a new dict: another thread's stored() may be reading the old one
         self._addresses.update(zip(found, (a for _, a in hits), strict=True))
         return [(p, s) for p, (s, _) in zip(found, hits, strict=True)]
 
@@ -320,9 +323,11 @@ class TantivyBackend:
 
     def stored(self, docnum: int) -> dict:
         address = self._addresses.get(docnum)
-        if address is None:
-            self.positions(Q.term_query(self.schema, "pos", docnum), 1)
-            address = self._addresses[docnum]
+        if address is None:  # not found by this process lately: found by its position
+            hits = self.search(Q.term_query(self.schema, "pos", docnum), limit=1, count=False).hits
+            if not hits:
+                raise KeyError(docnum)
+            address = hits[0][1]
         return dict(zip(STORED_FIELDS, self.searcher.doc(address).to_dict()["stored"][0].decode("utf-8").split(SEP),
                         strict=True))
 
