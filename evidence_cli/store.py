@@ -438,6 +438,12 @@ def _spans(starts: list[int], end: int):
     return zip(starts, [*starts[1:], end], strict=True)
 
 
+def _block_keys(text: str, starts: list[int]) -> list[str]:
+    """Each claim's key, its text hashed from a slice dropped at once (a million claims' blocks held together would
+    double the text's memory)."""
+    return [_block_key(text[a:b]) for a, b in _spans(starts, len(text))]
+
+
 def _block_key(block: str) -> str:
     return hashlib.blake2b(block.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -486,17 +492,15 @@ def text_slices(text: str, size: int = 1 << 20):
     return (text[i:i + size] for i in range(0, len(text), size))
 
 
-def _mac(secret: bytes, body: bytes | memoryview | str) -> str:
-    """HMAC-SHA256 of the body's bytes (a str: its UTF-8, encoded a slice at a time)."""
+def _hmac(secret: bytes, body: bytes | memoryview = b""):
+    """An HMAC-SHA256 of the parse cache's body, to update as it is written or to read from."""
     import hmac
 
-    mac = hmac.new(secret, None, hashlib.sha256)
-    if isinstance(body, str):
-        for piece in text_slices(body):
-            mac.update(piece.encode("utf-8"))
-    else:
-        mac.update(body)
-    return mac.hexdigest()
+    return hmac.new(secret, body, hashlib.sha256)
+
+
+def _mac(secret: bytes, body: bytes | memoryview) -> str:
+    return _hmac(secret, body).hexdigest()
 
 
 def _read_parse_cache(cache_dir: Path, claims_file: Path) -> dict:
@@ -544,9 +548,7 @@ def _load_cached(path: Path, text: str, cache_dir: Path) -> tuple[Any, list[str]
     starts = _claim_starts(text)
     if starts is None:
         return _parse_quietly(text), None, set()  # no blocks: nothing this text could put in the cache
-    # each claim's text is hashed from a slice dropped at once: a million claims' blocks held together would
-    # double the text's memory, which is the parse cache's (decoded) peak
-    keys = [_block_key(text[a:b]) for a, b in _spans(starts, len(text))]
+    keys = _block_keys(text, starts)
     cached = _read_parse_cache(cache_dir, path)
     header_text = text[: starts[0]]
     header_key = _header_key(header_text)
@@ -651,8 +653,8 @@ def _json_exact(value) -> bool:
 def write_parse_cache(cache_dir: Path, claims_file: Path, text: str, data: dict) -> None:
     """Remember the parsed claims of ``text`` (valid data only) for the next load. Best effort: it is a cache."""
     starts = _claim_starts(text)
-    if starts is not None:  # each claim's text hashed from a slice, as _load_cached does
-        keys = [_header_key(text[: starts[0]]), *(_block_key(text[a:b]) for a, b in _spans(starts, len(text)))]
+    if starts is not None:
+        keys = [_header_key(text[: starts[0]]), *_block_keys(text, starts)]
         _write_blocks(cache_dir, claims_file, keys, data)
 
 
@@ -670,9 +672,7 @@ def _write_blocks(cache_dir: Path, claims_file: Path, keys: list[str], data: dic
             return
         # the body is written a claim at a time, never held whole (a million claims: 0.75 GB, and as much again
         # while json.dumps joins it); its MAC, known at the end, replaces a placeholder of the same length
-        import hmac
-
-        mac = hmac.new(secret, None, hashlib.sha256)
+        mac = _hmac(secret)
 
         def header(digest: str) -> str:
             return json.dumps({"format": _cache_format(), "mac": digest})
