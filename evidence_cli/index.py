@@ -626,6 +626,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
     hits: list[dict] = []
     pool = max(limit, RERANK_POOL) if stems else limit
     ranked = []  # (score, stored fields, docnum)
+    passage: dict[int, _Passage] = {}  # the best hits' passages, taken from the memo once per search
     if terms:
         idf = {st: backend.idf("text", st) for st in stems}
         # coordination counts the query's terms (a word with its synonyms and forms, a name with its drugs)
@@ -638,19 +639,20 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         matching = None if single else backend.union(x["docs"] for x in specific or scoring)
         within = matching if allowed is None or matching is None else matching & allowed
         for docnum, score in backend.top_scores(terms, pool, within, COORD, doc_groups):
-            found = _passage(handle, docnum)
+            found = passage[docnum] = _passage(handle, docnum)
             if stems:  # passage-level evidence: a query word found only in a neighbouring sentence of the paragraph
                 score += sum(NEAR_BOOST * idf[st] for st in stems if st in found.near)
             ranked.append((score, found.fields, docnum))
         ranked.sort(key=lambda item: -item[0])
     elif not plan.terms:  # filters alone: document order
-        ranked = [(None, _passage(handle, d).fields, d) for d in backend.in_order(allowed, pool)]
+        passage = {d: _passage(handle, d) for d in backend.in_order(allowed, pool)}
+        ranked = [(None, found.fields, d) for d, found in passage.items()]
     pool_docs = [docnum for _, _, docnum in ranked]
     for x in specs:  # which of the best hits each term matches
         if not pool_docs or not x["count"]:
             x["hits"] = set()
         elif getattr(backend, "stores_terms", False):  # from the hits' own stored terms, in Python
-            x["hits"] = {docnum for *_, docnum in ranked if _passage(handle, docnum).matches(x)}
+            x["hits"] = {docnum for *_, docnum in ranked if passage[docnum].matches(x)}
         else:  # one question per term to the engine
             x["hits"] = x["docs"].members(pool_docs)
     shown = {st for x in specs for st in x["stems"]}
@@ -661,7 +663,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         if plan.terms:
             record["matched"] = [x["term"].label for x in specs if docnum in x["hits"]]
             record["unmatched"] = [x["term"].label for x in specs if docnum not in x["hits"]]
-            nearby = [x["term"].label for x in specs if docnum not in x["hits"] and _passage(handle, docnum).has(x)]
+            nearby = [x["term"].label for x in specs if docnum not in x["hits"] and passage[docnum].has(x)]
             if nearby:
                 record["nearby"] = nearby  # found only in a neighbouring sentence of the paragraph
         if highlight:
@@ -682,7 +684,7 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
         # together with another specific term: the corpus speaks of it, but not in this question's context
         together: set[int] = set()
         for *_, docnum in ranked:
-            found = [i for i, x in enumerate(specific) if docnum in x["hits"] or _passage(handle, docnum).has(x)]
+            found = [i for i, x in enumerate(specific) if docnum in x["hits"] or passage[docnum].has(x)]
             if len(found) > 1:
                 together.update(found)
         isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]

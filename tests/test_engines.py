@@ -303,6 +303,26 @@ def test_an_index_built_in_two_processes_is_the_one_built_in_one(engine, tmp_pat
 
 
 @pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_ranks_from_the_bm25_list_alone_when_its_kth_claim_beats_every_other(tmp_path, monkeypatch):
+    """When the k-th claim of tantivy's best by BM25, coordinated, beats the last one's BM25 (what any other claim
+    could score at most), the ranking takes two searches (BM25, then the candidates' terms matched), not the
+    search by terms matched too, and it is the exhaustive ranking."""
+    filler = [f"w{i}" for i in range(60)]
+    texts = ([f"alpha beta {' '.join(filler[:i % 40])}" for i in range(300)]
+             + [f"alpha {' '.join(filler[:20 + i % 40])}" for i in range(2000)])
+    handle = index.open_index(_texts_corpus(tmp_path, texts), tmp_path / "idx", engine="tantivy")
+    backend = handle.backend
+    searches = []
+    real_search = backend.search
+    monkeypatch.setattr(backend, "search", lambda *a, **k: searches.append(a) or real_search(*a, **k))
+    fast = backend.top_scores([("text", "alpha", 1.0), ("text", "beta", 1.0)], index.RERANK_POOL, None,
+                              index.COORD, None)
+    assert len(searches) == 2
+    assert [fast] == _tantivy_rankings(handle, ["alpha beta"], index.RERANK_POOL, monkeypatch)[1]
+    assert {texts[pos].split()[1] for pos, _ in fast} == {"beta"}
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
 def test_tantivy_counts_a_terms_claims_without_a_search(tmp_path, monkeypatch):
     """A term's claims are counted from its document frequency (an index is never edited, so it is exact), and a
     union of one set is that set: the coverage of a question's words costs no search each."""

@@ -231,11 +231,14 @@ class TantivyBackend:
         ``coord``, each score times (query terms matched / query terms) ** coord, as whoosh_backend.top_scores
         does; ties in claims-file order. Exact: the same claims as scoring every match.
 
-        Candidates are tantivy's best m by BM25 and, with coordination, its best m by the number of terms matched
-        and then BM25 (each term a constant score far above any BM25 sum); their exact BM25 and terms matched are
-        read in one search each, whatever the number of terms. A claim in neither list scores at most a bound
-        read from the two lists' last entries; while the k-th candidate does not beat it (or ties it: a tied
-        claim further down might come first in the claims file), m grows four times, until a list is complete."""
+        Candidates are tantivy's best m by BM25 and, with coordination, their terms matched (one search, whatever
+        the number of terms); a claim not in that list scores at most its last BM25 (times a factor of at most
+        1), and when the k-th candidate beats that, they are the answer. Otherwise more candidates are tantivy's
+        best m by the number of terms matched and then BM25 (each term a constant score far above any BM25 sum),
+        their exact BM25 and terms matched read in one search each. A claim in neither list scores at most a
+        bound read from the two lists' last entries; while the k-th candidate does not beat it (or ties it: a
+        tied claim further down might come first in the claims file), m grows four times, until a list is
+        complete."""
         should = [(Occur.Should, self._term(f, t) if b == 1.0 else Q.boost_query(self._term(f, t), b))
                   for f, t, b in terms if self.doc_frequency(f, t)]
         if not should or (allowed is not None and allowed.query is None):
@@ -253,6 +256,19 @@ class TantivyBackend:
         slack = (len(each) + len(should) + 2) * 2.0 ** (math.frexp(LEAD * (len(each) + 1))[1] - 24)
         bm25: dict[int, float] = {}
         matched: dict[int, int] = {}
+
+        def count_terms(candidates: dict[int, float]) -> None:
+            uncounted = [d for d in candidates if d not in matched]
+            if uncounted:
+                counts = self._scores(Q.boolean_query(
+                    [(Occur.Must, self._among(uncounted))]
+                    + [(Occur.Should, Q.const_score_query(q, 1.0)) for q in each]), len(uncounted), keep_zero=True)
+                matched.update((d, round(counts.get(d, 0.0))) for d in uncounted)
+
+        def ranked_by(candidates: dict[int, float]) -> list[tuple[int, float]]:
+            return sorted(((d, s * factor[matched[d]]) for d, s in candidates.items()),
+                          key=lambda item: (-item[1], item[0]))
+
         m = max(4 * k, CANDIDATES)
         while True:
             first = self._hits(Q.boolean_query(must + should), m)
@@ -260,18 +276,18 @@ class TantivyBackend:
             bm25.update((d, s) for d, s in first if s > 0)
             bound = first[-1][1] if first else 0.0
             if each:
+                count_terms(bm25)
+                ranked = ranked_by(bm25)
+                if complete or self._beats(ranked, k, bound, first):
+                    # a claim not in the first list has no more BM25 than its last, and a factor of at most 1
+                    return ranked[:k]
                 by_terms = self._hits(Q.boolean_query(must + lead + should), m)
-                complete = complete or len(by_terms) < m or by_terms[-1][1] <= 0
+                complete = len(by_terms) < m or by_terms[-1][1] <= 0
                 more = [d for d, _ in by_terms if d not in bm25]
                 if more:  # their exact BM25, as the first search gives it
                     bm25.update(self._scores(Q.boolean_query([(Occur.Must, self._among(more)), *should]),
                                              len(more)))
-                uncounted = [d for d in bm25 if d not in matched]
-                if uncounted:
-                    counts = self._scores(Q.boolean_query(
-                        [(Occur.Must, self._among(uncounted))]
-                        + [(Occur.Should, Q.const_score_query(q, 1.0)) for q in each]), len(uncounted), keep_zero=True)
-                    matched.update((d, round(counts.get(d, 0.0))) for d in uncounted)
+                count_terms(bm25)
                 scores = {d: s * factor[matched[d]] for d, s in bm25.items()}
                 near = 0.0
                 if by_terms:  # a claim in neither list matches fewer terms than the last by terms, or as many
@@ -284,16 +300,21 @@ class TantivyBackend:
             else:
                 scores, near = bm25, 0.0
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-            if complete:
+            if complete or self._beats(ranked, k, bound, first, near):
                 return ranked[:k]
-            if len(ranked) >= k:
-                pos, score = ranked[k - 1]
-                # ``bound`` is exact: a claim in neither list scoring it has the BM25 of the first list's last
-                # claim, so in an index in claims order it comes after that claim in the file
-                if score > near * (1 + 1e-6) and (score > bound or (
-                        self.ordered and score >= bound and first[-1][0] >= pos)):
-                    return ranked[:k]
             m *= 4
+
+    def _beats(self, ranked: list[tuple[int, float]], k: int, bound: float, first: list[tuple[int, float]],
+               near: float = 0.0) -> bool:
+        """Whether the k-th of ``ranked`` beats every claim not among the candidates: one scoring at most
+        ``bound`` exactly, and one known only to float32's precision scoring about ``near``."""
+        if len(ranked) < k:
+            return False
+        pos, score = ranked[k - 1]
+        # ``bound`` is exact: a claim outside the candidates scoring it has the BM25 of the first list's last
+        # claim, so in an index in claims order it comes after that claim in the file
+        return score > near * (1 + 1e-6) and (score > bound or (
+            self.ordered and score >= bound and first[-1][0] >= pos))
 
     def _among(self, docnums: list[int]):
         """The claims at these positions, scoring nothing."""
