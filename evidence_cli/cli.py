@@ -211,10 +211,10 @@ def ingest(
     def progress(done: int, total: int, path: Path | None) -> None:
         reading(done, total)
 
-    report, text = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=progress,
-                              cache_dir=paths.index_dir(index_dir))
+    report = run_ingest(paths.corpus_sources(sources), out, tag=tagger, dry_run=dry_run, progress=progress,
+                        cache_dir=paths.index_dir(index_dir))
     if dry_run:
-        sys.stdout.write(text)
+        sys.stdout.write(report.text)
         return
     for note in report.notes:
         err(f"note: {note}")

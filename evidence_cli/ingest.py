@@ -34,6 +34,7 @@ class IngestReport:
     kept: dict[str, int] = field(default_factory=dict)  # other documents' claims left as they were
     written: bool = False
     notes: list[str] = field(default_factory=list)
+    text: str | None = None  # with dry_run: the YAML text that would be written
 
 
 def section_slug(section: str) -> str:
@@ -222,11 +223,12 @@ def ingest(
     dry_run: bool = False,
     progress: Callable[[int, int, Path | None], None] | None = None,
     cache_dir: Path | None = None,
-) -> tuple[IngestReport, str]:
+) -> IngestReport:
     """Ingest ``sources`` into the claims file ``out`` (kept curated edits; other documents' claims untouched).
 
-    ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report and the
-    YAML text; the file is written atomically unless ``dry_run`` or nothing changed. With ``cache_dir`` (the
+    ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report (with
+    ``dry_run``, holding the YAML text instead of writing it); the file is written atomically, a claim at a time,
+    unless nothing changed. With ``cache_dir`` (the
     index cache), the parsed claims are also remembered there (store.write_parse_cache), so neither the next
     index build nor the next ingest parses the YAML again.
     """
@@ -238,9 +240,7 @@ def ingest(
 
         private_folder(cache_dir)  # the parse cache is read from there: only from a folder of the user's own
     old: dict = {"schema_version": store.SCHEMA_VERSION, "documents": [], "claims": []}
-    old_text = None
     if out.exists():
-        old_text = out.read_text(encoding="utf-8", errors="replace")
         try:
             old = store.load_claims(out, cache_dir=cache_dir)
         except DataError as exc:
@@ -307,10 +307,10 @@ def ingest(
         report.kept[c["doc"]] = report.kept.get(c["doc"], 0) + 1
     claims = sorted(kept_claims + merged, key=lambda c: order.get(c["doc"], len(order)))
     data = {"schema_version": store.SCHEMA_VERSION, "documents": docs, "claims": claims}
-    text = store.dump_claims(data)
     if not store._quick_ok(data):
         # never write a file `evidence validate` would reject: say what is wrong, and where it came from
-        problems = store.validate_text(text, str(out))[1] or [Problem(str(out), None, "invalid claims")]
+        problems = (store.validate_text(store.dump_claims(data), str(out))[1]
+                    or [Problem(str(out), None, "invalid claims")])
         sources_named = ", ".join(str(p) for p in sources)
         raise DataError([Problem(str(out), None, f"not written: ingesting {sources_named} would make it invalid "
                                  f"(check the document metadata .yaml): {p.message}") for p in problems[:5]])
@@ -320,9 +320,8 @@ def ingest(
             if not target.is_file() or target.read_text(encoding="utf-8", errors="replace") != content:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 store.atomic_write_text(target, content)
-    if not dry_run and text != old_text:
-        store.atomic_write_text(out, text)
-        report.written = True
-    if not dry_run and cache_dir is not None:
-        store.write_parse_cache(cache_dir, out, text, data)
-    return report, text
+    if dry_run:
+        report.text = store.dump_claims(data)
+    else:  # (the text is never held whole: a million claims' would be 1.5 GB)
+        report.written = store.write_claims(out, data, cache_dir)
+    return report

@@ -814,17 +814,87 @@ def _quick_ok(data: dict, checked: set[int] = frozenset()) -> bool:
 def dump_claims(data: dict) -> str:
     """Deterministic YAML for a claims mapping, with the header comment: what PyYAML writes, byte for byte, by a
     writer for the claims file's shape that is several times faster (yaml_writer.py)."""
-    from evidence_cli.yaml_writer import dump
+    head, claims = _claims_parts(data)
+    return head + "".join(claims or ())
 
-    return HEADER + dump(data)
+
+def _claims_parts(data: dict) -> tuple[str, Iterable[str] | None]:
+    """``dump_claims(data)`` as the text before the first claim and each claim's text, made one at a time; a shape
+    the fast writer leaves to PyYAML comes whole, with None for the claims."""
+    from evidence_cli.yaml_writer import dump, dump_parts
+
+    parts = dump_parts(data)
+    if parts is None:
+        return HEADER + dump(data), None
+    head, claims = parts
+    return HEADER + head, claims
+
+
+def write_claims(path: Path, data: dict, cache_dir: Path | None = None) -> bool:
+    """Write ``data`` to the claims file ``path`` as ``dump_claims`` gives it, atomically and a claim at a time (a
+    million claims' text, 1.5 GB as a str, is never held); a file that already holds exactly that text is left
+    as it is. With ``cache_dir``, the parse cache is written as ``write_parse_cache`` would, each claim's key
+    hashed from the same part. Returns whether the file was written."""
+    head, claims = _claims_parts(data)
+    keys: list[str] = []
+    digest = hashlib.sha256()
+    size = 0
+
+    def parts():
+        nonlocal size
+        for part in _chain(head, claims or ()):
+            blob = part.encode("utf-8")
+            digest.update(blob)
+            size += len(blob)
+            keys.append(_block_key(part) if keys else _header_key(part))
+            yield part
+
+    def same() -> bool:
+        try:
+            return path.stat().st_size == size and file_sha256(path) == digest.hexdigest()
+        except OSError:
+            return False
+
+    try:
+        written = atomic_write_text(path, parts(), unless=same)
+    except DataError:
+        if keys:  # failed while writing
+            raise
+        for _ in parts():  # no temporary file could be made (a read-only folder): fine if nothing changed
+            pass
+        if not same():
+            raise
+        written = False
+    if cache_dir is not None:
+        if claims is not None:
+            _write_blocks(cache_dir, path, keys, data)
+        else:  # a shape the fast writer leaves to PyYAML: keyed as any text is
+            write_parse_cache(cache_dir, path, head, data)
+    return written
+
+
+def _chain(first: str, rest: Iterable[str]):
+    yield first
+    yield from rest
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_text(path: Path, text: str | Iterable[str], mode: int | None = None,
-                      finish: Callable | None = None) -> None:
+                      finish: Callable | None = None, unless: Callable[[], bool] | None = None) -> bool:
     """Write ``text`` (or its parts, one after another) to ``path`` via a temporary file in the same folder and a
     rename: all or nothing. A new file gets ``mode`` (default 0644; caches pass 0600), an existing one keeps its
     own. The text is encoded a slice at a time: a million claims' file is not copied whole as bytes. ``finish``,
-    if given, is called with the open file once the text is written (to overwrite a placeholder)."""
+    if given, is called with the open file once the text is written (to overwrite a placeholder). ``unless``, if
+    given, is asked once the text is written: when it answers true, ``path`` is left as it was. Returns whether
+    ``path`` was written."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -842,6 +912,9 @@ def atomic_write_text(path: Path, text: str | Iterable[str], mode: int | None = 
                 finish(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        if unless is not None and unless():
+            Path(tmp).unlink(missing_ok=True)
+            return False
         if mode is not None:
             os.chmod(tmp, mode)
         elif path.exists():
@@ -849,6 +922,7 @@ def atomic_write_text(path: Path, text: str | Iterable[str], mode: int | None = 
         else:
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        return True
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):

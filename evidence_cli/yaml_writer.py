@@ -12,6 +12,7 @@ the two writers on the chapter and on generated claims.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 # plain in block context: starts with a letter or "(", no ": ", " #", ":" at the end, no control or special
@@ -138,16 +139,29 @@ def dump(data: dict) -> str:
     """The claims mapping ({schema_version, documents, claims}) as PyYAML would dump it."""
     import yaml
 
-    if list(data) != ["schema_version", "documents", "claims"] or not all(
-            isinstance(x, dict) for x in [*data["documents"], *data["claims"]]):
+    parts = dump_parts(data)
+    if parts is None:
         return yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=None,
                          width=10_000)
+    head, claims = parts
+    return head + "".join(claims)
+
+
+def dump_parts(data: dict) -> tuple[str, Iterator[str]] | None:
+    """``dump(data)`` in parts: the text before the first claim (ending ``claims:``), then each claim's entry, made
+    as it is asked for (a million claims' text need never be held whole); None for a shape this writer leaves to
+    PyYAML whole (other top-level keys, an entry that is not a mapping)."""
+    if list(data) != ["schema_version", "documents", "claims"] or not all(
+            isinstance(x, dict) for x in [*data["documents"], *data["claims"]]):
+        return None
     parts = [f"schema_version: {scalar(data['schema_version'])}\n"]
     for key in ("documents", "claims"):
         items = data[key]
         if not items:
             parts.append(f"{key}: []\n")
-            continue
-        parts.append(f"{key}:\n")
-        parts.extend(_item(x) for x in items)
-    return "".join(parts)
+        elif key == "documents":
+            parts.append(f"{key}:\n")
+            parts.extend(_item(x) for x in items)
+        else:
+            parts.append(f"{key}:\n")
+    return "".join(parts), (_item(x) for x in data["claims"])

@@ -93,9 +93,10 @@ def test_top_level_claims_file_is_current(tmp_path):
     from evidence_cli.tagging import tag_claims
 
     # Ingest as from the repo root, so the stored document path is the same.
-    report, text = ingest([ROOT / "corpus" / "immune-checkpoint-chapter.txt"], ROOT / "claims.yaml",
-                          tag=tag_claims, dry_run=True)
-    assert text == (ROOT / "claims.yaml").read_text(encoding="utf-8"), "run: evidence ingest && cp claims.yaml ..."
+    report = ingest([ROOT / "corpus" / "immune-checkpoint-chapter.txt"], ROOT / "claims.yaml",
+                    tag=tag_claims, dry_run=True)
+    expected = (ROOT / "claims.yaml").read_text(encoding="utf-8")
+    assert report.text == expected, "run: evidence ingest && cp claims.yaml ..."
     assert Path(report.path).name == "claims.yaml"
 
 

@@ -236,7 +236,7 @@ def test_a_huge_text_block_is_left_out_by_ingest_and_refused_in_claims(tmp_path)
 
     doc = tmp_path / "d.txt"
     doc.write_text("Results\nA short sentence [1].\n\nTable " + "cell " * (MAX_TEXT // 4) + "\n", encoding="utf-8")
-    report, _ = ingest([doc], tmp_path / "claims.yaml")
+    report = ingest([doc], tmp_path / "claims.yaml")
     assert report.claims == 1 and any("longer than" in n for n in report.notes)
     path = _edited(tmp_path, "  text: CTLA-4 is the first immune checkpoint receptor to be clinically targeted.",
                    "  text: " + "x" * (MAX_TEXT + 1))

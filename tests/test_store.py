@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from evidence_cli import store
 from evidence_cli.errors import DataError
 from evidence_cli.ingest import ingest
-from tests.conftest import STYLES
+from tests.conftest import ROOT, STYLES
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def styles_claims(tmp_path: Path) -> Path:
 
 def test_reingest_of_unchanged_sources_is_byte_identical(styles_claims):
     before = styles_claims.read_bytes()
-    report, _ = ingest([STYLES], styles_claims)
+    report = ingest([STYLES], styles_claims)
     assert not report.written
     assert styles_claims.read_bytes() == before
 
@@ -49,7 +49,7 @@ def test_edited_and_added_fields_survive_reingest(styles_claims):
         data["claims"][1]["note"] = "checked against the PDF"
 
     _edit(styles_claims, edit)
-    report, _ = ingest([STYLES], styles_claims)
+    report = ingest([STYLES], styles_claims)
     claims = store.load_claims(styles_claims)["claims"]
     assert claims[0]["kind"] == "strategy"
     assert claims[0]["curated_fields"] == ["kind"]
@@ -207,7 +207,8 @@ def test_fast_check_is_never_laxer_than_the_schema(field, value, on_doc):
 def test_ingest_parse_cache_equals_the_yaml(tmp_path, monkeypatch):
     """What ingest leaves in the parse cache is exactly what parsing the YAML gives, and the next load uses it."""
     out = tmp_path / "claims.yaml"
-    _, text = ingest([STYLES], out, cache_dir=tmp_path / "idx")
+    ingest([STYLES], out, cache_dir=tmp_path / "idx")
+    text = out.read_text(encoding="utf-8")
     assert store.parse_cache_path(tmp_path / "idx", out).is_file()
     parsed: list[str] = []
     real = store._parse_quietly
@@ -340,7 +341,7 @@ def test_edits_follow_their_sentence_when_the_source_shifts(tmp_path):
     _edit(out, edit)
     src.write_text(src.read_text(encoding="utf-8").replace("Patients were enrolled", "Relapse is common. Patients "
                                                              "were enrolled"), encoding="utf-8")
-    report, _ = ingest([src], out)
+    report = ingest([src], out)
     claims = {c["text"]: c for c in store.load_claims(out)["claims"]}
     moved = claims[target_text]
     assert (moved["id"], moved["note"], moved["kind"], moved["refs"]) == ("doc-1-07", "checked", "strategy",
@@ -362,7 +363,7 @@ def test_a_deleted_sentence_with_edits_is_kept_orphaned_and_hidden(tmp_path):
     src.write_text(src.read_text(encoding="utf-8").replace(
         "Tumour responses were durable in most patients, i.e. lasting more than 6 months [2]. An\n", "An\n"),
         encoding="utf-8")
-    report, _ = ingest([src], out)
+    report = ingest([src], out)
     claims = store.load_claims(out)["claims"]
     orphan = next(c for c in claims if c.get("orphaned"))
     assert orphan["note"] == "keep me" and orphan["refs"] == [2]
@@ -395,7 +396,8 @@ def _non_ascii_claims(tmp_path: Path) -> Path:
 
 def test_the_parse_cache_is_ascii_and_gives_the_same_non_ascii_claims(tmp_path, monkeypatch):
     out, cache_dir = tmp_path / "claims.yaml", tmp_path / "idx"
-    _, text = ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    text = out.read_text(encoding="utf-8")
     assert "Interferon-γ" in text
     raw = store.parse_cache_path(cache_dir, out).read_bytes()
     assert raw.isascii() and b"Interferon-\\u03b3" in raw
@@ -411,7 +413,8 @@ def test_a_parse_cache_written_with_raw_non_ascii_is_still_read(tmp_path, monkey
     import json
 
     out, cache_dir = tmp_path / "claims.yaml", tmp_path / "idx"
-    _, text = ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    ingest([_non_ascii_claims(tmp_path)], out, cache_dir=cache_dir)
+    text = out.read_text(encoding="utf-8")
     path = store.parse_cache_path(cache_dir, out)
     head, _, body = path.read_text(encoding="utf-8").partition("\n")
     old_body = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":"))
@@ -463,3 +466,40 @@ def test_the_parse_cache_body_is_written_as_json_dumps_would(blocks):
     import json
 
     assert "".join(store._json_parts(blocks)) == json.dumps(blocks, separators=(",", ":"))
+
+
+def test_write_claims_writes_a_claim_at_a_time_what_dump_claims_gives_and_the_same_parse_cache(tmp_path):
+    """The claims file written in parts is dump_claims's text, its parse cache the one write_parse_cache makes
+    from that text (byte for byte: the same keys, claims and MAC); an unchanged file is left as it is."""
+    import os
+
+    data = yaml.safe_load((ROOT / "claims.yaml").read_text(encoding="utf-8"))  # the chapter: "IFN-γ"
+    out = tmp_path / "claims.yaml"
+    assert store.write_claims(out, data, tmp_path / "idx") is True
+    text = store.dump_claims(data)
+    assert out.read_text(encoding="utf-8") == text and "IFN-γ" in text
+    streamed = store.parse_cache_path(tmp_path / "idx", out).read_bytes()
+    store.write_parse_cache(tmp_path / "idx", out, text, data)
+    assert store.parse_cache_path(tmp_path / "idx", out).read_bytes() == streamed
+    before = os.stat(out)
+    assert store.write_claims(out, data) is False
+    after = os.stat(out)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.yaml", "idx"]  # no temporary file left
+
+
+def test_write_claims_in_a_folder_it_cannot_write_to(tmp_path, monkeypatch):
+    """Where no temporary file can be made, an unchanged claims file is fine (nothing to write) and a changed one
+    is one clear error, the file left as it was."""
+    import tempfile
+
+    data = yaml.safe_load((ROOT / "claims.yaml").read_text(encoding="utf-8"))
+    out = tmp_path / "claims.yaml"
+    store.write_claims(out, data)
+    text = out.read_text(encoding="utf-8")
+    monkeypatch.setattr(tempfile, "mkstemp", lambda **kw: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    assert store.write_claims(out, data) is False
+    data["claims"][0]["text"] += " (edited)"
+    with pytest.raises(DataError, match="cannot write here"):
+        store.write_claims(out, data)
+    assert out.read_text(encoding="utf-8") == text

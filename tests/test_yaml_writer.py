@@ -47,3 +47,18 @@ _ITEMS = st.lists(st.dictionaries(_KEYS, _VALUES, max_size=6), max_size=4)
 def test_any_claims_mapping_is_written_as_pyyaml_writes_it(documents, claims):
     data = {"schema_version": 1, "documents": documents, "claims": claims}
     assert yaml_writer.dump(data) == pyyaml(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents=_ITEMS, claims=_ITEMS)
+def test_the_parts_a_claims_file_is_written_in_are_its_claim_blocks(documents, claims):
+    """store.write_claims hashes each claim's part as the parse cache's key: they are the blocks a reader of the
+    file finds (store._claim_starts), whenever it finds any, and together they are the file's text."""
+    data = {"schema_version": 1, "documents": documents, "claims": claims}
+    head, parts = store._claims_parts(data)
+    parts = list(parts or ())
+    text = store.dump_claims(data)
+    assert head + "".join(parts) == text
+    starts = store._claim_starts(text)
+    if starts is not None:
+        assert [head, *parts] == [text[: starts[0]], *(text[a:b] for a, b in store._spans(starts, len(text)))]
