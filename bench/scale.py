@@ -102,12 +102,13 @@ def natural_questions(n: int, seed: int = 11) -> list[str]:
     return out
 
 
-def batch_rate(handle, questions: list[str]) -> float:
-    """Questions per second through `evidence batch`'s loop (the index open, output discarded)."""
-    from evidence_cli.batch import run_batch
+def batch_rate(handle, questions: list[str], jobs: int = 1) -> float:
+    """Questions per second through `evidence batch`'s loop (the index open, output discarded); with ``jobs``, as
+    `evidence batch --jobs N` runs it (the workers' start included)."""
+    from evidence_cli.batch import run_batch, run_batch_in_workers
 
     t = time.perf_counter()
-    for _ in run_batch(questions, handle):
+    for _ in (run_batch(questions, handle) if jobs == 1 else run_batch_in_workers(questions, handle.path, jobs)):
         pass
     return len(questions) / (time.perf_counter() - t)
 
@@ -133,7 +134,8 @@ def folder_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, quick: bool = False) -> dict:
+def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, quick: bool = False,
+               jobs: int = 1) -> dict:
     """Index build as after `evidence ingest` (which leaves the parsed claims in the parse cache), after a hand
     edit of one claim in claims.yaml (only that claim is parsed again), and with no cache at all (the whole YAML
     parsed, as on a fresh clone); index size; warm query latency (one process, index open)."""
@@ -167,6 +169,7 @@ def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, qui
         del data, text
         p50, p95 = query_latency(handle, runs)
         rate = batch_rate(handle, natural_questions(batch)) if batch else None
+        rate_jobs = batch_rate(handle, natural_questions(batch), jobs) if batch and jobs > 1 else None
         return {
             "engine": engine,
             "claims": n,
@@ -180,6 +183,7 @@ def bench_size(n: int, runs: int, engine: str = "whoosh", batch: int = 2000, qui
             "query_p50_ms": round(1000 * p50, 2),
             "query_p95_ms": round(1000 * p95, 2),
             "batch_natural_q_per_s": round(rate) if rate else None,
+            f"batch_natural_q_per_s_jobs_{jobs}": round(rate_jobs) if rate_jobs else None,
             "cold_query_ms": round(cold_ms), "cold_query_peak_rss_mib": round(cold_rss),
         }
 
@@ -230,9 +234,9 @@ def bench_large(n: int, engine: str, runs: int = 5) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def chapter_batch(engine: str, rounds: int = 3) -> dict:
+def chapter_batch(engine: str, rounds: int = 3, jobs: int = 1) -> dict:
     """`evidence batch`'s loop over the 121 evaluation questions, ten times over, on the bundled chapter: the
-    median of ``rounds`` q/s figures."""
+    median of ``rounds`` q/s figures (with ``jobs`` worker processes, their start included)."""
     from evidence_cli.paths import BUNDLED_CLAIMS
 
     questions = [q["q"] for q in yaml.safe_load((HERE / "retrieval_eval.yaml").read_text(encoding="utf-8"))
@@ -240,8 +244,8 @@ def chapter_batch(engine: str, rounds: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         handle = index.open_index(BUNDLED_CLAIMS, Path(tmp), engine=engine)
         batch_rate(handle, questions[:100])  # warm
-        rates = [batch_rate(handle, questions) for _ in range(rounds)]
-    return {"engine": engine, "chapter_batch_q_per_s": round(statistics.median(rates))}
+        rates = [batch_rate(handle, questions, jobs) for _ in range(rounds)]
+    return {"engine": engine, "jobs": jobs, "chapter_batch_q_per_s": round(statistics.median(rates))}
 
 
 def warm_latency(claims_file: Path, index_root: Path, runs: int) -> None:
@@ -287,6 +291,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip the builds after a hand edit and without cache")
     parser.add_argument("--warm", nargs=2, type=Path, metavar=("CLAIMS", "INDEX_DIR"), help=argparse.SUPPRESS)
     parser.add_argument("--chapter", action="store_true", help="the chapter batch figure, per engine")
+    parser.add_argument("--jobs", type=int, default=1, help="batch figures also with this many worker processes")
     parser.add_argument("--separate", action="store_true",
                         help="each figure in a new process, with its peak RSS (for a million claims)")
     args = parser.parse_args()
@@ -296,6 +301,8 @@ def main() -> None:
     if args.chapter:
         for engine in args.engines:
             print(chapter_batch(engine), flush=True)
+            if args.jobs > 1:
+                print(chapter_batch(engine, jobs=args.jobs), flush=True)
     if args.ingest_size:
         print(bench_ingest(args.ingest_size), flush=True)
         print(bench_ingest(args.ingest_size, one_paragraph=True), flush=True)
@@ -304,7 +311,7 @@ def main() -> None:
             if args.separate:
                 print(bench_large(n, engine, args.runs), flush=True)
             else:
-                print(bench_size(n, args.runs, engine, args.batch, args.quick), flush=True)
+                print(bench_size(n, args.runs, engine, args.batch, args.quick, args.jobs), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
 from evidence_cli.cli import main
 
-main()
+if __name__ == "__main__":  # (a worker process of `batch --jobs` imports this module under another name)
+    main()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evidence_cli.errors import EvidenceError
 
 MAX_LIMIT = 1000
+MAX_JOBS = 64
+CHUNK = 64  # input lines a worker process is given at a time (with --jobs)
 FIELDS = {"id", "query", "limit", "ref", "entity", "section", "kind", "tier", "doc"}
 
 
@@ -89,11 +92,11 @@ def parse_line(line: str, lineno: int, default_limit: int = 5) -> BatchQuery:
     )
 
 
-def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> Iterator[dict]:
+def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5, first_line: int = 1) -> Iterator[dict]:
     """Yield one result per non-blank input line, in order: {"id", "query", "hits"} (plus "corrections" when a
     misspelt name was corrected, "readings" for shorthand, and "coverage" and "uncovered": each term's number of
     matching claims, and the terms no claim mentions) or {"id", "error"}. Lines may be bytes: a line that is not
-    UTF-8 is an error of its own."""
+    UTF-8 is an error of its own. ``first_line`` is the number of the first line (ids and messages name lines)."""
     from evidence_cli import index
     from evidence_cli.query_plan import check_filters, plan_query
     from evidence_cli.views.catalog import claim_row
@@ -101,7 +104,7 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
     matcher = index.matcher(handle)
     sections = index.sections(handle)
     documents = index.documents(handle)
-    for lineno, raw in enumerate(lines, 1):
+    for lineno, raw in enumerate(lines, first_line):
         if isinstance(raw, bytes):
             try:
                 line = raw.decode("utf-8")
@@ -142,3 +145,65 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5) -> I
             yield {"id": qid, "error": str(exc)}
         except Exception as exc:
             yield {"id": qid, "error": f"could not run this line ({type(exc).__name__}); please report it"}
+
+
+def run_batch_in_workers(lines: Iterable[str | bytes], folder: Path, jobs: int,
+                         default_limit: int = 5) -> Iterator[dict]:
+    """``run_batch``'s results, in the same order, from ``jobs`` worker processes, each with the index at
+    ``folder`` (open and fresh in this process) open itself and given CHUNK lines at a time. Workers are started
+    afresh (spawn), not forked: a fork would copy an open engine's threads' locks in whatever state they are in.
+    Raises EvidenceError when a worker cannot open the index or stops."""
+    import concurrent.futures
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    pending: deque = deque()
+    try:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_open,
+                                                    initargs=(str(folder),)) as pool:
+            try:
+                for start, chunk in _chunks(lines, CHUNK):
+                    pending.append(pool.submit(_worker_run, chunk, default_limit, start))
+                    while len(pending) > 2 * jobs:  # a few chunks ahead of the output, not the whole input
+                        yield from pending.popleft().result()
+                while pending:
+                    yield from pending.popleft().result()
+            except BaseException:  # Ctrl-C, a closed pipe, a stopped worker: the rest is not waited for
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+    except BrokenProcessPool:
+        raise EvidenceError("batch: a worker process failed or stopped (out of memory?); run the batch again with "
+                            "--jobs 1, which names the problem if there is one") from None
+
+
+def _chunks(lines: Iterable[str | bytes], size: int) -> Iterator[tuple[int, list[str | bytes]]]:
+    """(number of the first line, the lines) of ``size`` lines at a time, blank lines included."""
+    chunk: list[str | bytes] = []
+    start = 1
+    for lineno, line in enumerate(lines, 1):
+        if not chunk:
+            start = lineno
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield start, chunk
+            chunk = []
+    if chunk:
+        yield start, chunk
+
+
+_WORKER: dict = {}  # the index a worker process opened
+
+
+def _worker_open(folder: str) -> None:
+    import signal
+
+    from evidence_cli import index
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no worker's traceback
+    _WORKER["handle"] = index.open_folder(Path(folder))
+
+
+def _worker_run(lines: list[str | bytes], default_limit: int, first_line: int) -> list[dict]:
+    return list(run_batch(lines, _WORKER["handle"], default_limit, first_line))

@@ -1006,6 +1006,10 @@ def batch(
                                             "limit.")] = 5,
     fields: Annotated[str | None, typer.Option("--fields", help="Only these fields of each hit, comma-separated, "
                                                "e.g. id,refs,text.", show_default=False, metavar="A,B,C")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", parser=whole_number(0, 64), metavar="N",
+                                      help="Worker processes, each with the index open (0: one per core). The "
+                                           "output is the same, in input order; worth it from a few hundred "
+                                           "queries (each worker takes a moment to start).")] = 1,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
     engine: EngineOpt = None,
@@ -1022,7 +1026,7 @@ def batch(
     import dataclasses
 
     from evidence_cli.api import Claim
-    from evidence_cli.batch import run_batch
+    from evidence_cli.batch import run_batch, run_batch_in_workers
     from evidence_cli.render import machine
 
     hit_fields = machine.check_fields(f.name for f in dataclasses.fields(Claim) if f.name != "extra")
@@ -1038,10 +1042,12 @@ def batch(
                 f"{source}: cannot read ({exc.strerror}); pass a file of queries or - for stdin"
             ) from None
     handle = open_index(claims, index_dir, engine)
+    jobs = jobs or _cores()
     total = failed = 0
     results = []
     try:
-        for result in run_batch(stream, handle, default_limit=limit):
+        for result in (run_batch(stream, handle, default_limit=limit) if jobs == 1
+                       else run_batch_in_workers(stream, handle.path, jobs, default_limit=limit)):
             total += 1
             failed += "error" in result
             if hit_fields is not None and "hits" in result:
@@ -1069,6 +1075,14 @@ def batch(
     err(f"batch: {total} queries, {total - failed} ran, {failed} failed")
     if failed:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Topic(StrEnum):

@@ -505,6 +505,15 @@ def _index_name(claims_sha: str, engine: str = "whoosh") -> str:
     return f"v{INDEX_SCHEMA_VERSION}-{engine}-l{lexicon_sha}-{claims_sha}"
 
 
+def open_folder(folder: Path) -> IndexHandle:
+    """The index in ``folder``, as it is (one another process found fresh, e.g. for `batch --jobs` workers)."""
+    handle = _try_open(folder)
+    if handle is None:
+        raise IndexError_(f"the index at {folder} could not be opened (removed or rebuilt meanwhile?); run the "
+                          "command again")
+    return handle
+
+
 def _try_open(folder: Path) -> IndexHandle | None:
     stamp = _stamp(folder)
     engine = stamp.get("engine")

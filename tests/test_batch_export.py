@@ -170,3 +170,36 @@ def test_batch_tier_and_unknown_section(tmp_path):
     assert out[0]["hits"] and {h["tier"] for h in out[0]["hits"]} == {"hypothesis"}
     assert out[1]["id"] == "s" and out[1]["error"].startswith("unknown section '9.9'; sections here: abstract")
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "tsv", "json"])
+def test_batch_in_worker_processes_gives_the_same_output_in_input_order(idx, monkeypatch, fmt):
+    """--jobs 2 (chunks of 3 lines, so every chunk boundary is crossed): the same bytes out, line numbers, ids,
+    bad lines and corrections included, and the same summary and exit code."""
+    import yaml
+
+    from evidence_cli import batch as batch_module
+
+    monkeypatch.setattr(batch_module, "CHUNK", 3)
+    questions = [q["q"] for q in yaml.safe_load((ROOT / "bench" / "retrieval_eval.yaml").read_text(
+        encoding="utf-8"))["questions"]][:25]
+    lines = (b'TIM-3 ligands\n\n{"id": "q2", "query": "approval", "entity": "Keytruda", "limit": 1}\n\xff\xfe\n'
+             b'{"query": "TIM-3"\npembrolizumb\n' + "\n".join(questions).encode("utf-8") + b"\n\n")
+    one = batch(idx, "-", "-f", fmt, input=lines)
+    two = batch(idx, "-", "-f", fmt, "--jobs", "2", input=lines)
+    assert one.exit_code == two.exit_code == 2
+    assert two.stdout == one.stdout and len(one.stdout) > 10_000
+    assert two.stderr == "batch: 30 queries, 28 ran, 2 failed\n" and one.stderr.endswith(two.stderr)
+    every_core = batch(idx, "-", "-f", fmt, "-j", "0", input=lines)
+    assert every_core.stdout == one.stdout
+
+
+def test_batch_jobs_bad_values_and_a_worker_that_cannot_open_the_index(idx, tmp_path):
+    from evidence_cli.batch import run_batch_in_workers
+    from evidence_cli.errors import EvidenceError
+
+    for bad in ("-1", "65", "two"):
+        result = batch(idx, "-", "--jobs", bad, input="TIM-3\n")
+        assert result.exit_code == 2 and "expects a whole number from 0 to 64" in result.stderr
+    with pytest.raises(EvidenceError, match="a worker process failed or stopped"):
+        list(run_batch_in_workers(["TIM-3"], tmp_path / "no-index", 1))

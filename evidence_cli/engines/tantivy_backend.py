@@ -321,19 +321,23 @@ class TantivyBackend:
         return Q.const_score_query(Q.boolean_query([(Occur.Should, Q.term_query(self.schema, "pos", d))
                                                     for d in docnums]), 0.0)
 
-    def _hits(self, query, limit: int, **options) -> list[tuple[int, float]]:
-        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order (or ``options``')."""
+    def _hits(self, query, limit: int, remember: bool = True, **options) -> list[tuple[int, float]]:
+        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order (or ``options``');
+        their addresses remembered for ``stored`` unless ``remember`` is false."""
         hits = self.search(query, limit=max(1, limit), count=False, **options).hits
         if not hits:
             return []
-        found = self.searcher.fast_field_values("pos", [a for _, a in hits])
-        if len(self._addresses) > ADDRESSES:
-            self._addresses = {}  # a new dict: another thread's stored() may be reading the old one
-        self._addresses.update(zip(found, (a for _, a in hits), strict=True))
+        addresses = [a for _, a in hits]
+        found = self.searcher.fast_field_values("pos", addresses)
+        if remember:
+            if len(self._addresses) > ADDRESSES:
+                self._addresses = {}  # a new dict: another thread's stored() may be reading the old one
+            self._addresses.update(zip(found, addresses, strict=True))
         return [(p, s) for p, (s, _) in zip(found, hits, strict=True)]
 
     def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
-        return {p: s for p, s in self._hits(query, limit) if s > 0 or keep_zero}
+        """The scores of claims found before (their addresses remembered then)."""
+        return {p: s for p, s in self._hits(query, limit, remember=False) if s > 0 or keep_zero}
 
     def in_order(self, allowed: QueryDocs | None, limit: int) -> list[int]:
         """The first ``limit`` claims (of ``allowed``, or all) in claims-file order."""
