@@ -67,6 +67,11 @@ def test_top_scores_equal_whoosh_bm25f(handle, text):
     assert len(ours) == len(theirs) >= 5
     assert [d for d, _ in ours] == [d for d, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
+    from evidence_cli.index import Memo
+
+    memo = Memo(2, 10**6)  # remembered postings (two terms, then the oldest forgotten) give the same scores exactly
+    assert [whoosh_backend.top_scores(handle.backend.searcher, terms, 30, memo=memo) for _ in range(2)] == [ours] * 2
+    assert memo.values
 
 
 def test_the_fast_path_is_taken(handle, monkeypatch):

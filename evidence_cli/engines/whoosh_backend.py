@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 
 PROCS_FROM = 5000  # two writer processes from this many claims (2 cores here); one is faster below
+SCORED_TERMS = 1024  # terms whose scored postings an open index remembers
+SCORED_POSTINGS = 500_000  # and postings in all (about 70 bytes each)
 
 
 def _import_whoosh() -> None:
@@ -134,9 +136,13 @@ class WhooshBackend:
     name = "whoosh"
 
     def __init__(self, ix, searcher) -> None:
+        from evidence_cli.index import Memo
+
         self.ix = ix
         self.searcher = searcher  # BM25F, reused by every query of this process
         self.reader = searcher.reader()
+        # each term's scored postings, for the next query that asks for the term (an index is never edited)
+        self.postings = Memo(SCORED_TERMS, SCORED_POSTINGS)
 
     def doc_count(self) -> int:
         return self.searcher.doc_count()
@@ -167,7 +173,8 @@ class WhooshBackend:
     def top_scores(self, terms, k: int, allowed: SetDocs | None, coord: float,
                    doc_groups: dict | None) -> list[tuple[int, float]]:
         return top_scores(self.searcher, terms, k, None if allowed is None else allowed.docs, coord=coord,
-                          doc_groups=None if doc_groups is None else {g: s.docs for g, s in doc_groups.items()})
+                          doc_groups=None if doc_groups is None else {g: s.docs for g, s in doc_groups.items()},
+                          memo=self.postings)
 
     def in_order(self, allowed: SetDocs | None, limit: int) -> list[int]:
         """The first ``limit`` documents (of ``allowed``, or all) in claims-file order."""
@@ -234,7 +241,7 @@ def posting_docs(searcher, field: str, text: str) -> set[int]:
 
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: set[int] | None = None,
                coord: float = 0.0, groups: list[str] | None = None,
-               doc_groups: dict | None = None) -> list[tuple[int, float]]:
+               doc_groups: dict | None = None, memo=None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
     ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
     whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
@@ -245,7 +252,8 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
 
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
-    whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh."""
+    whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh.
+    ``memo`` (an index.Memo) remembers each term's scored postings for the next query."""
     from collections import Counter
 
     scores: dict[int, float] = {}
@@ -259,7 +267,7 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
         matched = (Counter(), {g: set() for g in groups if groups.count(g) > 1})
     try:
         for sub, offset in searcher.leaf_searchers():
-            _score_segment(searcher, sub.reader(), offset, terms, scores, matched, groups)
+            _score_segment(searcher, sub.reader(), offset, terms, scores, matched, groups, memo)
     except (_NoFastPath, AttributeError, ImportError):  # not the codec this reads: whoosh scores every match
         from whoosh import query as Q
 
@@ -312,44 +320,61 @@ def _field_lengths(reader, field: str) -> bytes:
     return raw + bytes(count - len(raw))
 
 
-def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float], matched, groups) -> None:
+def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float], matched, groups, memo) -> None:
     if reader.has_deletions():
         raise _NoFastPath
-    weighting = searcher.weighting
     get = scores.get
     for (field, text, boost), group in zip(terms, groups, strict=True):
-        btext = searcher.schema[field].to_bytes(text)
-        if (field, btext) not in reader:
-            continue
-        m = reader.postings(field, btext)
-        if not all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights")):
-            raise _NoFastPath
-        scorable = searcher.schema[field].scorable
-        if scorable:
-            if not hasattr(weighting, "K1"):
-                raise _NoFastPath
-            raw = _field_lengths(reader, field)
-            length = _byte_lengths()
-            idf = searcher.idf(field, text)
-            avgfl = searcher.avg_field_length(field) or 1
-            B = weighting._field_B.get(field, weighting.B)
-            K1 = weighting.K1
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            if scorable:  # whoosh.scoring.bm25(idf, tf, fl, avgfl, B, K1), then the term's boost
-                for docnum, tf in zip(m._ids, m._weights, strict=True):
-                    s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length[raw[docnum]] / avgfl)))
-                    if boost != 1.0:
-                        s *= boost
-                    docnum += offset
-                    scores[docnum] = get(docnum, 0.0) + s
-            else:  # whoosh's WeightScorer: the term's weight
-                for docnum, tf in zip(m._ids, m._weights, strict=True):
-                    docnum += offset
-                    scores[docnum] = get(docnum, 0.0) + tf * boost
-            if matched is not None:
-                counts, sets = matched
-                sets.get(group, counts).update(map(offset.__add__, m._ids))
-            m._next_block()
+        if memo is None:
+            docnums, weights = _scored_postings(searcher, reader, offset, field, text, boost)
+        else:
+            docnums, weights = memo.get((offset, field, text, boost),
+                                        lambda f=field, t=text, b=boost: _scored_postings(searcher, reader, offset,
+                                                                                          f, t, b),
+                                        weigh=lambda v: len(v[0]))
+        for docnum, s in zip(docnums, weights, strict=True):
+            scores[docnum] = get(docnum, 0.0) + s
+        if matched is not None:
+            counts, sets = matched
+            sets.get(group, counts).update(docnums)
 
+
+def _scored_postings(searcher, reader, offset: int, field: str, text: str,
+                     boost: float) -> tuple[list[int], list[float]]:
+    """The documents of one segment holding a term (numbered from ``offset``) and the term's score in each: its
+    BM25F part, times its boost (or whoosh's weight, for a field without lengths)."""
+    docnums: list[int] = []
+    weights: list[float] = []
+    btext = searcher.schema[field].to_bytes(text)
+    if (field, btext) not in reader:
+        return docnums, weights
+    m = reader.postings(field, btext)
+    if not all(hasattr(m, a) for a in ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights")):
+        raise _NoFastPath
+    weighting = searcher.weighting
+    scorable = searcher.schema[field].scorable
+    if scorable:
+        if not hasattr(weighting, "K1"):
+            raise _NoFastPath
+        raw = _field_lengths(reader, field)
+        length = _byte_lengths()
+        idf = searcher.idf(field, text)
+        avgfl = searcher.avg_field_length(field) or 1
+        B = weighting._field_B.get(field, weighting.B)
+        K1 = weighting.K1
+    while m.is_active():
+        m._read_ids()
+        m._read_weights()
+        if scorable:  # whoosh.scoring.bm25(idf, tf, fl, avgfl, B, K1), then the term's boost
+            for docnum, tf in zip(m._ids, m._weights, strict=True):
+                s = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length[raw[docnum]] / avgfl)))
+                if boost != 1.0:
+                    s *= boost
+                docnums.append(docnum + offset)
+                weights.append(s)
+        else:  # whoosh's WeightScorer: the term's weight
+            for docnum, tf in zip(m._ids, m._weights, strict=True):
+                docnums.append(docnum + offset)
+                weights.append(tf * boost)
+        m._next_block()
+    return docnums, weights
