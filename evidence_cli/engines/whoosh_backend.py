@@ -143,15 +143,16 @@ class WhooshBackend:
         self.reader = searcher.reader()
         # each term's scored postings, for the next query that asks for the term (an index is never edited)
         self.postings = Memo(SCORED_TERMS, SCORED_POSTINGS)
+        self._frequencies = Memo(4 * SCORED_TERMS)  # (what, field, term) -> document frequency or IDF
 
     def doc_count(self) -> int:
         return self.searcher.doc_count()
 
     def doc_frequency(self, field: str, text: str) -> int:
-        return self.reader.doc_frequency(field, text)
+        return self._frequencies.get(("df", field, text), lambda: self.reader.doc_frequency(field, text))
 
     def idf(self, field: str, text: str) -> float:
-        return self.searcher.idf(field, text)
+        return self._frequencies.get(("idf", field, text), lambda: self.searcher.idf(field, text))
 
     def docs(self, field: str, text: str) -> SetDocs:
         return SetDocs(posting_docs(self.searcher, field, text))
