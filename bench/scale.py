@@ -276,7 +276,7 @@ def bench_ingest(n: int, one_paragraph: bool = False) -> dict:
         src = Path(tmp) / "synthetic.txt"
         src.write_text(synthetic_text(n, one_paragraph), encoding="utf-8")
         t0 = time.perf_counter()
-        report, _ = ingest([src], Path(tmp) / "claims.yaml", tag=tag_claims)
+        report = ingest([src], Path(tmp) / "claims.yaml", tag=tag_claims)
         return {"sentences": n, "layout": "one paragraph" if one_paragraph else "paragraphs of 6",
                 "claims": report.claims, "ingest_with_tagging_s": round(time.perf_counter() - t0, 1)}
 
