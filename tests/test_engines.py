@@ -165,13 +165,30 @@ def test_whoosh_is_the_default_whatever_is_installed(monkeypatch, tmp_path):
     assert handle.engine == "whoosh"
 
 
+def test_what_whoosh_imports_in_place_of_a_module_still_works():
+    """The stand-ins for modules whoosh imports but a query never uses do the real thing when called, and the real
+    modules import as usual afterwards."""
+    import subprocess
+
+    code = ("import sys\n"
+            "import evidence_cli.engines.whoosh_backend\n"
+            "import whoosh.query.terms as terms\n"
+            "assert 'whoosh.lang.morph_en' not in sys.modules\n"
+            "print(sorted(terms.variations('rendering')))\n"
+            "from whoosh.lang.morph_en import variations\n"
+            "import whoosh.lang\n"
+            "print(sorted(variations('rendering')) == sorted(whoosh.lang.morph_en.variations('rendering')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "render" in ast.literal_eval(out[0]) and out[1] == "True"
+
+
 def test_a_query_imports_neither_asyncio_nor_urllib_request(engine, tmp_path):
     """whoosh imports them and never uses them on this path (about 23 ms of a cold query): they are left out. On a
     fresh index a query also reads no claims file and writes nothing, so the modules for that are not imported
     (a few ms of a cold start, whose goal is 1.6 times `import typer`)."""
     import subprocess
 
-    unused = ("asyncio", "urllib.request", "cached_property")
+    unused = ("asyncio", "urllib.request", "cached_property", "whoosh.lang.morph_en")
     unused_when_fresh = ("yaml", "spacy", "evidence_cli.store", "evidence_cli.rows", "csv")
     unused_when_fresh += ("tempfile",) if engine != "whoosh" else ()  # whoosh imports it itself
     code = (

@@ -18,17 +18,18 @@ SCORED_POSTINGS = 500_000  # and postings in all (about 70 bytes each)
 
 
 def _import_whoosh() -> None:
-    """Import whoosh without two modules it imports and this project never reaches: urllib.request (for
-    whoosh.compat's ``urlretrieve``, which no whoosh module calls) and asyncio (through the cached_property
-    package, for one ``deleted_docs_set`` property). They cost about 23 ms of a 150 ms query. Stand-ins are in
-    sys.modules only while whoosh is imported, and only for modules not already imported: the stand-in
-    ``urlretrieve`` imports the real one if it is ever called, and ``functools.cached_property`` does what the
+    """Import whoosh without three modules it imports and this project never reaches: urllib.request (for
+    whoosh.compat's ``urlretrieve``, which no whoosh module calls), asyncio (through the cached_property
+    package, for one ``deleted_docs_set`` property) and whoosh.lang.morph_en (its word-variation regexes, for the
+    ``Variations`` query). They cost about 28 ms of a 150 ms query. Stand-ins are in sys.modules only while
+    whoosh is imported, and only for modules not already imported: the stand-in ``urlretrieve`` and
+    ``variations`` import the real ones if they are ever called, and ``functools.cached_property`` does what the
     package's does for a plain method."""
     import functools
     import sys
     import types
 
-    if "whoosh.reading" in sys.modules:
+    if "whoosh.searching" in sys.modules:
         return
 
     def urlretrieve(*args, **kwargs):
@@ -36,20 +37,30 @@ def _import_whoosh() -> None:
 
         return real(*args, **kwargs)
 
-    stand_ins = {"urllib.request": types.ModuleType("urllib.request"), "cached_property": types.ModuleType(
-        "cached_property")}
+    def variations(*args, **kwargs):
+        from whoosh.lang.morph_en import variations as real
+
+        return real(*args, **kwargs)
+
+    stand_ins = {name: types.ModuleType(name) for name in ("urllib.request", "cached_property",
+                                                           "whoosh.lang.morph_en")}
     stand_ins["urllib.request"].urlretrieve = urlretrieve
     stand_ins["cached_property"].cached_property = functools.cached_property
+    stand_ins["whoosh.lang.morph_en"].variations = variations
     placed = [name for name in stand_ins if name not in sys.modules]
     for name in placed:
         sys.modules[name] = stand_ins[name]
     try:
         import whoosh.compat
-        import whoosh.reading  # noqa: F401
+        import whoosh.reading
+        import whoosh.searching  # noqa: F401 (it imports whoosh.query.terms, the only importer of morph_en)
     finally:
         for name in placed:
             if sys.modules.get(name) is stand_ins[name]:
                 del sys.modules[name]
+        lang = sys.modules.get("whoosh.lang")
+        if lang is not None and getattr(lang, "morph_en", None) is stand_ins["whoosh.lang.morph_en"]:
+            del lang.morph_en
 
 
 _import_whoosh()
