@@ -59,12 +59,22 @@ def scalar(value, flow: bool = False) -> str:
     if type(value) is int:
         return str(value)
     if type(value) is str:
-        if _plain_ok(value, flow):
-            return value
-        if _BREAKS.search(value):  # PyYAML folds it over lines indented by its depth: PyYAML writes the item
-            raise _Unsupported
-        return _quoted(value, flow)
+        return _short_str(value, flow) if len(value) <= _SHORT else _str(value, flow)
     raise _Unsupported
+
+
+_SHORT = 40  # strings this short (ids, kinds, entity labels, keys) repeat across claims: each is written once
+
+
+def _str(value: str, flow: bool) -> str:
+    if _plain_ok(value, flow):
+        return value
+    if _BREAKS.search(value):  # PyYAML folds it over lines indented by its depth: PyYAML writes the item
+        raise _Unsupported
+    return _quoted(value, flow)
+
+
+_short_str = lru_cache(maxsize=65536)(_str)
 
 
 class _Unsupported(Exception):
@@ -81,7 +91,14 @@ def _flow_seq(items: list) -> str:
 
 def key(value, flow: bool = False) -> str:
     """A mapping key, which PyYAML writes as a simple key only when it is short, non-empty and on one line."""
-    if type(value) is not str or not value or any(ch in value for ch in "\n\r\x85\u2028\u2029"):
+    if type(value) is not str:
+        raise _Unsupported
+    return _key(value, flow)
+
+
+@lru_cache(maxsize=4096)
+def _key(value: str, flow: bool) -> str:
+    if not value or any(ch in value for ch in "\n\r\x85\u2028\u2029"):
         raise _Unsupported
     out = scalar(value, flow)
     if len(out) >= 128:
