@@ -10,7 +10,6 @@ from pathlib import Path
 from evidence_cli.errors import EvidenceError
 
 MAX_LIMIT = 1000
-MAX_JOBS = 64
 CHUNK = 64  # input lines a worker process is given at a time (with --jobs)
 FIELDS = {"id", "query", "limit", "ref", "entity", "section", "kind", "tier", "doc"}
 

@@ -228,9 +228,8 @@ def ingest(
 
     ``tag`` annotates the claims in place (entities, hedging, kind, tier, numbers). Returns the report (with
     ``dry_run``, holding the YAML text instead of writing it); the file is written atomically, a claim at a time,
-    unless nothing changed. With ``cache_dir`` (the
-    index cache), the parsed claims are also remembered there (store.write_parse_cache), so neither the next
-    index build nor the next ingest parses the YAML again.
+    unless nothing changed. With ``cache_dir`` (the index cache), the parsed claims are also remembered there
+    (store.write_claims), so neither the next index build nor the next ingest parses the YAML again.
     """
     if not sources:
         raise DataError(Problem("corpus", None, "no .pdf, .txt or .md documents found; pass SOURCE files or a "

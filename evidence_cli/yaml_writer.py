@@ -171,14 +171,8 @@ def dump_parts(data: dict) -> tuple[str, Iterator[str]] | None:
     if list(data) != ["schema_version", "documents", "claims"] or not all(
             isinstance(x, dict) for x in [*data["documents"], *data["claims"]]):
         return None
-    parts = [f"schema_version: {scalar(data['schema_version'])}\n"]
-    for key in ("documents", "claims"):
-        items = data[key]
-        if not items:
-            parts.append(f"{key}: []\n")
-        elif key == "documents":
-            parts.append(f"{key}:\n")
-            parts.extend(_item(x) for x in items)
-        else:
-            parts.append(f"{key}:\n")
+    parts = [f"schema_version: {scalar(data['schema_version'])}\n",
+             "documents:\n" if data["documents"] else "documents: []\n",
+             *(_item(x) for x in data["documents"]),
+             "claims:\n" if data["claims"] else "claims: []\n"]
     return "".join(parts), (_item(x) for x in data["claims"])
