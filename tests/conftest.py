@@ -36,6 +36,17 @@ def index_data_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix in INDEX_DATA]
 
 
+def damage(path: Path, data: bytes) -> None:
+    """Give an index file other bytes as a new file in its place, as a damaged copy would be. Never in place: the
+    engines map their files into memory, and an index this process opened before may still be mapped (by an
+    object not yet collected, or an engine's thread); touching a mapped page past a truncated end is a SIGBUS."""
+    import os
+
+    tmp = path.with_name(path.name + ".damaged")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 @pytest.fixture(scope="session")
 def chapter_claims(tmp_path_factory) -> dict:
     """The chapter ingested (with tagging) once per test session into a temporary claims file."""

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence_cli.cli import app
-from tests.conftest import ROOT, index_data_files
+from tests.conftest import ROOT, damage, index_data_files
 
 runner = CliRunner()
 CLAIMS = str(ROOT / "claims.yaml")
@@ -167,7 +167,7 @@ def test_damaged_index_is_detected_and_rebuilt(tmp_path):
     segments = index_data_files(folder)
     assert segments
     for seg in segments:
-        seg.write_bytes(b"garbage")
+        damage(seg, b"garbage")
     again = runner.invoke(app, ["query", "TIM-3", "--claims", CLAIMS, "--index-dir", str(idx), "-f", "json"])
     assert again.exit_code == 0, again.output
     assert "is damaged; rebuilding" in again.stderr

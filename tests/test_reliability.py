@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from evidence_cli import store
 from evidence_cli.cli import app
 from tests.conftest import INDEX_TABLES, ROOT, index_data_files
+from tests.conftest import damage as damage_file
 
 runner = CliRunner()
 CLAIMS = ROOT / "claims.yaml"
@@ -128,7 +129,7 @@ def test_damaged_index_is_rebuilt(tmp_path, damage):
         assert segments
         for seg in segments:
             data = seg.read_bytes()
-            seg.write_bytes(data[: len(data) // 2] if damage == "truncate-segment" else b"\x00garbage" * 50)
+            damage_file(seg, data[: len(data) // 2] if damage == "truncate-segment" else b"\x00garbage" * 50)
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == json.loads(first.stdout)
