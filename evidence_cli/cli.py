@@ -1007,9 +1007,9 @@ def batch(
     fields: Annotated[str | None, typer.Option("--fields", help="Only these fields of each hit, comma-separated, "
                                                "e.g. id,refs,text.", show_default=False, metavar="A,B,C")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", parser=whole_number(0, 64), metavar="N",
-                                      help="Worker processes, each with the index open (0: one per core). The "
-                                           "output is the same, in input order; worth it from a few hundred "
-                                           "queries (each worker takes a moment to start).")] = 1,
+                                      help="Worker processes, 0 to 64, each with the index open (0: one per "
+                                           "core). The output is the same, in input order; worth it from a few "
+                                           "hundred queries (each worker takes a moment to start).")] = 1,
     claims: ClaimsOpt = None,
     index_dir: IndexDirOpt = None,
     engine: EngineOpt = None,
