@@ -189,6 +189,19 @@ class _Stream:
 
     def add_pairs(self, pairs: list[tuple[str, int]], marks=()) -> None:
         """Append characters with their offsets (white space runs folded) and the marks placed among them."""
+        if not marks:  # (most lines: the same, without looking for a mark at each character)
+            chars, offsets = self.chars, self.offsets
+            after_space = not chars or chars[-1] == " "
+            for ch, off in pairs:
+                if ch.isspace():
+                    if after_space:
+                        continue
+                    ch, after_space = " ", True
+                else:
+                    after_space = False
+                chars.append(ch)
+                offsets.append(off)
+            return
         marks = sorted(marks)
         m = 0
         for i, (ch, off) in enumerate(pairs):
@@ -260,6 +273,7 @@ class _Hyphenation:
 _LIGATURES = {"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
               "\u2010": "-", "\u2011": "-", "\u00a0": " ", "\u2009": " ", "\u202f": " "}
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
+_SPECIAL = re.compile("[" + "".join(sorted(_INVISIBLE | set(_LIGATURES))) + "]")  # a character _line_pairs changes
 _NO_SPACE_BEFORE = frozenset(",;:)]")
 _NO_SPACE_AFTER = frozenset("([")
 
@@ -301,6 +315,9 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     i, end = begin, len(text.rstrip())
     # "sta -" + "bly": the extractor's space before a line-end hyphen is skipped (offsets stay the file's)
     stray = end - 2 if end >= 3 and text[end - 1] == "-" and text[end - 2] == " " and text[end - 3].isalpha() else -1
+    if not sup_end and stray < 0 and _SPECIAL.search(text, i, end) is None:  # each character as it is (most lines)
+        start = line.start
+        return _tidy([(ch, start + k) for k, ch in enumerate(text[i:end], i)], marks, hyph)
     while i < end:
         if i == stray:
             i += 1

@@ -211,3 +211,34 @@ def test_a_wrapped_line_starting_with_a_year_is_not_a_heading():
         ("1", "Pembrolizumab was approved later [3]."),
         ("2", "Done [4]."),
     ]
+
+
+_LINE_TEXT = st.text(alphabet="ab .,;:()[]-\t\u00a0\u2009ﬁ\u00ad\u200b1", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_LINE_TEXT, max_size=5), begin=st.integers(0, 3), fed=st.booleans())
+def test_the_fast_paths_for_plain_lines_clean_them_as_the_general_path_does(texts, begin, fed):
+    """A line with no superscripts, invisible characters, ligatures or stray hyphen space is taken character for
+    character, and characters without marks are appended without looking for one at each: the same pairs, text and
+    offsets as the general path (forced here by a pattern that finds a special character everywhere, and by a mark
+    placed after the last character)."""
+    from evidence_cli import corpus
+    from evidence_cli.pdf import Line
+
+    hyph = corpus._Hyphenation("\n".join(texts))
+    lines = [Line(text, 100 * k) for k, text in enumerate(texts)]
+    fast = [corpus._line_pairs(line, min(begin, len(line.text)), "", hyph) for line in lines]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(corpus, "_SPECIAL", re.compile(r"(?s)."))  # every line "has" a special character
+        general = [corpus._line_pairs(line, min(begin, len(line.text)), "", hyph) for line in lines]
+    assert fast == general
+    one, other = corpus._Stream(), corpus._Stream()
+    if fed:  # the stream already holds text, ending in a space or not
+        one.add_pairs([("x", 0), (" ", 1)] if begin % 2 else [("x", 0)])
+        other.add_pairs([("x", 0), (" ", 1)] if begin % 2 else [("x", 0)])
+    for pairs, _ in general:
+        one.add_pairs(pairs)
+        other.add_pairs(pairs, [(len(pairs), (99,))])  # a mark after the last character: the general path
+    assert (one.chars, one.offsets) == (other.chars, other.offsets)
+    assert [refs for _, refs in other.marks] == [(99,)] * len(general)
