@@ -6,7 +6,6 @@ Exit codes, like grep: 0 results found, 1 no results, 2 error (bad usage or bad 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import sys
 from enum import StrEnum
@@ -788,7 +787,9 @@ def _check_note_source(note: str, claims_file: Path) -> None:
         return
     wanted = sha.group(sha.lastindex)
     try:
-        have = hashlib.sha256(claims_file.read_bytes()).hexdigest()
+        from evidence_cli.store import file_sha256
+
+        have = file_sha256(claims_file)
     except OSError:
         return
     if not have.startswith(wanted):

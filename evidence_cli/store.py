@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -444,11 +445,12 @@ def _block_keys(text: str, starts: list[int]) -> list[str]:
     return [_block_key(text[a:b]) for a, b in _spans(starts, len(text))]
 
 
-def _block_key(block: str) -> str:
-    return hashlib.blake2b(block.encode("utf-8"), digest_size=16).hexdigest()
+def _block_key(block: str | bytes) -> str:
+    """A claim block's cache key: a hash of its text (or of that text in UTF-8, already encoded)."""
+    return hashlib.blake2b(block if isinstance(block, bytes) else block.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _header_key(header: str) -> str:
+def _header_key(header: str | bytes) -> str:
     """The cache key of the text before the first claim (the documents, their reference lists): parsed once too."""
     return "header-" + _block_key(header)
 
@@ -842,11 +844,11 @@ def write_claims(path: Path, data: dict, cache_dir: Path | None = None) -> bool:
 
     def parts():
         nonlocal size
-        for part in _chain(head, claims or ()):
+        for part in itertools.chain((head,), claims or ()):
             blob = part.encode("utf-8")
             digest.update(blob)
             size += len(blob)
-            keys.append(_block_key(part) if keys else _header_key(part))
+            keys.append(_block_key(blob) if keys else _header_key(blob))
             yield part
 
     def same() -> bool:
@@ -871,11 +873,6 @@ def write_claims(path: Path, data: dict, cache_dir: Path | None = None) -> bool:
         else:  # a shape the fast writer leaves to PyYAML: keyed as any text is
             write_parse_cache(cache_dir, path, head, data)
     return written
-
-
-def _chain(first: str, rest: Iterable[str]):
-    yield first
-    yield from rest
 
 
 def file_sha256(path: Path) -> str:

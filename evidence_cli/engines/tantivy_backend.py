@@ -266,8 +266,9 @@ class TantivyBackend:
                 matched.update((d, round(counts.get(d, 0.0))) for d in uncounted)
 
         def ranked_by(candidates: dict[int, float]) -> list[tuple[int, float]]:
-            return sorted(((d, s * factor[matched[d]]) for d, s in candidates.items()),
-                          key=lambda item: (-item[1], item[0]))
+            """Best first, ties in claims-file order; with coordination, each BM25 times its factor."""
+            scored = ((d, s * factor[matched[d]]) for d, s in candidates.items()) if each else candidates.items()
+            return sorted(scored, key=lambda item: (-item[1], item[0]))
 
         m = max(4 * k, CANDIDATES)
         while True:
@@ -275,6 +276,7 @@ class TantivyBackend:
             complete = len(first) < m or first[-1][1] <= 0  # with ``allowed``, unmatched claims score 0
             bm25.update((d, s) for d, s in first if s > 0)
             bound = first[-1][1] if first else 0.0
+            near = 0.0
             if each:
                 count_terms(bm25)
                 ranked = ranked_by(bm25)
@@ -288,8 +290,6 @@ class TantivyBackend:
                     bm25.update(self._scores(Q.boolean_query([(Occur.Must, self._among(more)), *should]),
                                              len(more)))
                 count_terms(bm25)
-                scores = {d: s * factor[matched[d]] for d, s in bm25.items()}
-                near = 0.0
                 if by_terms:  # a claim in neither list matches fewer terms than the last by terms, or as many
                     n_last = min(int(by_terms[-1][1] // LEAD), n_groups)  # and no more BM25 than it has
                     s_last = by_terms[-1][1] - LEAD * n_last + slack
@@ -297,9 +297,7 @@ class TantivyBackend:
                         near, bound = factor[n_last] * s_last, factor[n_last - 1] * bound if n_last else 0.0
                     else:
                         bound = factor[n_last] * bound
-            else:
-                scores, near = bm25, 0.0
-            ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+            ranked = ranked_by(bm25)
             if complete or self._beats(ranked, k, bound, first, near):
                 return ranked[:k]
             m *= 4
