@@ -17,6 +17,7 @@ from functools import cache
 from evidence_cli.errors import DataError, Problem
 from evidence_cli.lexicon import lexicon
 from evidence_cli.query_plan import TIERS  # one list of tiers, shared with the query checks
+from evidence_cli.regex_gate import Gated, fold
 
 # --------------------------------------------------------------------------- spaCy pipeline
 
@@ -88,16 +89,17 @@ def entities(doc) -> list[dict]:
 # -parib PARP inhibitors, -ciclib CDK inhibitors, -zomib proteasome inhibitors, -leucel cell therapies, and the
 # chemotherapy stems -platin, -taxel, -rubicin, -tecan), "anti-X" agents, and gene-like symbols (letters and a
 # digit: TMPRSS2, ACE2, IL-15). Marked curated: false, with the text as id: nothing is claimed beyond the text.
-_INN = re.compile(r"\b[A-Za-z][a-z]{2,}(?:mab|nib|lisib|parib|ciclib|zomib|leucel|platin|taxel|rubicin|tecan)\b")
-_ANTI = re.compile(r"\banti-([A-Z][A-Za-z0-9]*[A-Z0-9](?:-[A-Z0-9]+)?)\b")
-_SYMBOL = re.compile(r"(?<![\w-])(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]{1,9}(?:-\d{1,2}[A-Z]?)?(?![\w-])")
+_INN = Gated(r"\b[A-Za-z][a-z]{2,}(?:mab|nib|lisib|parib|ciclib|zomib|leucel|platin|taxel|rubicin|tecan)\b")
+_ANTI = Gated(r"\banti-([A-Z][A-Za-z0-9]*[A-Z0-9](?:-[A-Z0-9]+)?)\b")
+_SYMBOL = Gated(r"(?<![\w-])(?=[A-Z0-9-]*\d)[A-Z][A-Z0-9]{1,9}(?:-\d{1,2}[A-Z]?)?(?![\w-])")
 
 
-_CELLS_AFTER = re.compile(r"\s+(?:cells?|cell lines?)\b|\s*(?:and|,)\s+[A-Z][\w-]*\s+cells?\b")
+_CELLS_AFTER = Gated(r"\s+(?:cells?|cell lines?)\b|\s*(?:and|,)\s+[A-Z][\w-]*\s+cells?\b")
 
 
 def uncurated_entities(text: str, taken: list[tuple[int, int]]) -> list[dict]:
     """Drugs, anti-X agents and gene-like symbols the lexicon does not know, outside the spans already tagged."""
+    folded = fold(text)  # the patterns run only where they can match (regex_gate)
     out: list[dict] = []
     spans = list(taken)
 
@@ -105,7 +107,7 @@ def uncurated_entities(text: str, taken: list[tuple[int, int]]) -> list[dict]:
         return not any(x < b and a < y for x, y in spans)
 
     for rx, etype in ((_ANTI, "antibody"), (_INN, "drug"), (_SYMBOL, "symbol")):
-        for m in rx.finditer(text):
+        for m in rx.finditer(text, folded):
             a, b = m.span()
             if not free(a, b):
                 continue
@@ -141,16 +143,17 @@ HEDGE_CUES: tuple[tuple[str, str], ...] = (
     (r"\b(?:it is|was) (?:believed|anticipated)\b", "weak"),
     (r"\bcould\b", "weak"),
 )
-_HEDGE_RE = [(re.compile(p, re.IGNORECASE), g) for p, g in HEDGE_CUES]
+_HEDGE_RE = [(Gated(p, re.IGNORECASE), g) for p, g in HEDGE_CUES]
 _LEVELS = ("none", "weak", "moderate", "strong")
 
 
 def hedging(text: str) -> dict:
     """{"level": none|weak|moderate|strong, "cues": [the cue words as written, in order]}."""
+    folded = fold(text)  # the patterns run only where they can match (regex_gate)
     found: list[tuple[int, str, str]] = []
     taken: list[tuple[int, int]] = []
     for rx, grade in _HEDGE_RE:
-        for m in rx.finditer(text):
+        for m in rx.finditer(text, folded):
             if any(a < m.end() and m.start() < b for a, b in taken):
                 continue
             taken.append((m.start(), m.end()))
@@ -163,48 +166,51 @@ def hedging(text: str) -> dict:
 # --------------------------------------------------------------------------- claim kind and evidence tier
 
 _AGENCY = r"(?:FDA|EMA|Food and Drug Administration|European Medicines Agency|European Commission)"
-_APPROVAL = re.compile(
+_APPROVAL = Gated(
     r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b"
     rf"|\bapproved by the (?:US |U\.S\. )?{_AGENCY}|\b{_AGENCY}\s+(?:has |have |had )?(?:approved|granted)\b",
     re.I)
-_NEGATED_APPROVAL = re.compile(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov", re.I)
-_OPEN = re.compile(
+_NEGATED_APPROVAL = Gated(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov", re.I)
+_OPEN = Gated(
     r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"
     r"not been established|necessary to confirm|warrants? further investigation|will be challenging", re.I)
-_TRIAL = re.compile(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b|"
+_TRIAL = Gated(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b|"
                     r"\bmedian (?:overall |progression-free |event-free )?survival\b|\bhazard ratio\b|\bHR\b|"
                     r"\brandomly assigned\b", re.I)
-_PRECLINICAL = re.compile(r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b", re.I)
-_OUTCOME = re.compile(r"\b(?:response|responses|responded|survival|regression)\b", re.I)
-_NUMBERISH = re.compile(r"\d")
-_STRATEGY = re.compile(r"\bcombin|\bstrateg|counteract|synergi|\bco-blockade\b|prevent(?:ed)? resistance|"
+_PRECLINICAL = Gated(r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b", re.I)
+_OUTCOME = Gated(r"\b(?:response|responses|responded|survival|regression)\b", re.I)
+_NUMBERISH = Gated(r"\d")
+_STRATEGY = Gated(r"\bcombin|\bstrateg|counteract|synergi|\bco-blockade\b|prevent(?:ed)? resistance|"
                        r"improve (?:tumor )?sensitivity|enhance the efficacy|therapies to improve", re.I)
-_RESIST = re.compile(r"resistan|relapse|immunological escape|evasion", re.I)
-_BIOMARKER = re.compile(r"biomarker|predict|correlat|threshold|cut-off|responders", re.I)
-_MECHANISM = re.compile(r"\bbind|signal|express|downregulat|upregulat|inhibit|sequester|interact|block|"
+_RESIST = Gated(r"resistan|relapse|immunological escape|evasion", re.I)
+_BIOMARKER = Gated(r"biomarker|predict|correlat|threshold|cut-off|responders", re.I)
+_MECHANISM = Gated(r"\bbind|signal|express|downregulat|upregulat|inhibit|sequester|interact|block|"
                         r"mediat|induc|suppress|activat|impair|trigger|promot", re.I)
 
 
-def claim_kind(text: str, section: str, base_kind: str, hedge: dict) -> str:
+def claim_kind(text: str, section: str, base_kind: str, hedge: dict, section_title: str = "") -> str:
     """One of approval, trial_result, open_question, strategy, resistance, biomarker, mechanism, background
-    (figure and keywords claims keep their kind)."""
+    (figure and keywords claims keep their kind). A claim under a heading about biomarkers or prediction is a
+    biomarker claim unless its own words say more."""
+    folded = fold(text)  # the patterns run only where they can match (regex_gate)
     if base_kind in ("figure", "keywords"):
         return base_kind
-    if _APPROVAL.search(text) and not _NEGATED_APPROVAL.search(text):
+    if _APPROVAL.search(text, folded) and not _NEGATED_APPROVAL.search(text, folded):
         return "approval"
-    if _OPEN.search(text):
+    if _OPEN.search(text, folded):
         return "open_question"
-    if _TRIAL.search(text) and _OUTCOME.search(text) and _NUMBERISH.search(text) and not _PRECLINICAL.search(text):
+    if (_TRIAL.search(text, folded) and _OUTCOME.search(text, folded) and _NUMBERISH.search(text, folded)
+            and not _PRECLINICAL.search(text, folded)):
         return "trial_result"
-    if _STRATEGY.search(text):
+    if _STRATEGY.search(text, folded):
         return "strategy"
-    if _RESIST.search(text):
+    if _RESIST.search(text, folded):
         return "resistance"
     if section == "abstract":
         return "background"
-    if _BIOMARKER.search(text) or section.startswith("2.4"):
+    if _BIOMARKER.search(text, folded) or _BIOMARKER.search(section_title):
         return "biomarker"
-    if _MECHANISM.search(text):
+    if _MECHANISM.search(text, folded):
         return "mechanism"
     return "background"
 
@@ -220,18 +226,19 @@ _TIER_RULES: tuple[tuple[str, str], ...] = (
      "preclinical_animal"),
     (r"\bin vitro\b|\bcell lines?\b", "in_vitro"),
 )
-_TIER_RE = [(re.compile(p, re.IGNORECASE), t) for p, t in _TIER_RULES]
+_TIER_RE = [(Gated(p, re.IGNORECASE), t) for p, t in _TIER_RULES]
 
 
 def evidence_tier(text: str, kind: str, hedge: dict) -> str:
     """The strongest kind of evidence the sentence's own wording reports (not a judgement of the source)."""
+    folded = fold(text)  # the patterns run only where they can match (regex_gate)
     if kind == "approval":
         return "regulatory_approval"
     if kind in ("figure", "keywords"):
         return "review_statement"
-    preclinical = _PRECLINICAL.search(text)
+    preclinical = _PRECLINICAL.search(text, folded)
     for rx, tier in _TIER_RE:
-        if rx.search(text):
+        if rx.search(text, folded):
             if tier in ("clinical_trial", "clinical_observational") and preclinical:
                 return "preclinical_animal"
             if tier == "clinical_trial" and kind not in ("trial_result",) and re.search(
@@ -269,7 +276,7 @@ _NUMBER_RULES: tuple[tuple[str, str], ...] = (
     (r"(?<![\w-])\d+\+", "count"),
     (r"\b(?:19|20)\d\d\b", "year"),
 )
-_NUMBER_RE = [(re.compile(p), k) for p, k in _NUMBER_RULES]
+_NUMBER_RE = [(Gated(p), k) for p, k in _NUMBER_RULES]
 _UNITS = {"percent": "%", "percent_range": "%", "threshold": "%", "confidence_level": "%"}
 # kinds that qualify a result (its precision, its significance) rather than report one
 STATISTICS = frozenset(("confidence_level", "ci_bound", "p_value"))
@@ -277,9 +284,10 @@ STATISTICS = frozenset(("confidence_level", "ci_bound", "p_value"))
 
 def numbers(text: str) -> list[dict]:
     """Reported numbers, exactly as written: percentages, thresholds, durations, ratios, folds, counts, years."""
+    folded = fold(text)  # the patterns run only where they can match (regex_gate)
     spans: list[tuple[int, int, str]] = []
     for rx, kind in _NUMBER_RE:
-        for m in rx.finditer(text):
+        for m in rx.finditer(text, folded):
             if "v" in rx.groupindex:  # the number is a part of the match ("CI 0.45–0.88": the bounds)
                 start, end = m.span("v")
                 if not any(a < end and start < b for a, b, _ in spans):
@@ -325,7 +333,7 @@ def tag_claims(claims: list[dict], progress=None, parallel_min: int = PARALLEL_T
     nlp = pipeline()  # built once here, so that a forked child has it too
     if any(name not in ("lexicon_cs", "lexicon_ci") for name in nlp.pipe_names):
         parallel_min = 10**18  # a trained pipeline may run threads (BLAS, torch), which a fork can deadlock
-    items = [(c["text"], c["section"], c.get("kind", "text")) for c in claims]
+    items = [(c["text"], c["section"], c.get("kind", "text"), c.get("section_title", "")) for c in claims]
     total = len(items)
 
     import os
@@ -343,15 +351,15 @@ def tag_claims(claims: list[dict], progress=None, parallel_min: int = PARALLEL_T
         progress(total, total)
 
 
-def _tags(items: list[tuple[str, str, str]], report=None) -> list[dict]:
+def _tags(items: list[tuple[str, str, str, str]], report=None) -> list[dict]:
     nlp = pipeline()
     out = []
-    for i, ((text, section, kind_hint), doc) in enumerate(
-            zip(items, nlp.pipe([t for t, _, _ in items], batch_size=256), strict=True), 1):
+    for i, ((text, section, kind_hint, title), doc) in enumerate(
+            zip(items, nlp.pipe([t for t, *_ in items], batch_size=256), strict=True), 1):
         if report:
             report(i)
         hedge = hedging(text)
-        kind = claim_kind(text, section, kind_hint, hedge)
+        kind = claim_kind(text, section, kind_hint, hedge, title)
         out.append({"kind": kind, "entities": entities(doc), "hedging": hedge,
                     "tier": evidence_tier(text, kind, hedge), "numbers": numbers(text)})
     return out
