@@ -221,9 +221,11 @@ _TIER_RULES: tuple[tuple[str, str], ...] = (
     (r"\bphase II\b", "phase2"),
     (r"\bphase I\b|\bearly clinical trials\b", "phase1"),
     (r"\bclinical trials?\b(?!.*\b(?:mice|animal)\b)", "clinical_trial"),
-    (r"\b(?:patients?|clinical tumor specimens|human melanoma tumors|biops(?:y|ies|ied))\b", "clinical_observational"),
-    (r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b|\btumor-bearing\b|\blaboratory study\b",
-     "preclinical_animal"),
+    # people's own tissue: "clinical tumor specimens", "human melanoma tumors", "patient-derived samples"
+    (r"\b(?:patients?|biops(?:y|ies|ied)|(?:clinical|human|patient)(?:[ -]\w+){0,2} "
+     r"(?:specimens?|samples?|tissues?|tumou?rs?))\b", "clinical_observational"),
+    (r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b|\btumou?r-bearing\b|\bxenografts?\b"
+     r"|\bsyngeneic\b", "preclinical_animal"),
     (r"\bin vitro\b|\bcell lines?\b", "in_vitro"),
 )
 _TIER_RE = [(Gated(p, re.IGNORECASE), t) for p, t in _TIER_RULES]

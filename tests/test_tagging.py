@@ -82,6 +82,37 @@ def test_kind_and_tier(by_id, cid, kind, tier):
 
 
 @pytest.mark.parametrize(
+    ("text", "section", "title", "kind"),
+    [  # the heading, not the section's number, makes a biomarker claim of a sentence that says nothing more
+        ("Tumors were sampled before the first dose.", "3.2", "Predictive biomarkers of response", "biomarker"),
+        ("Tumors were sampled before the first dose.", "2.4", "Methods", "background"),
+        ("Tumors were sampled before the first dose.", "2.4.1", "Study design", "background"),
+    ],
+)
+def test_kind_follows_the_heading_not_the_section_number(text, section, title, kind):
+    from evidence_cli.tagging import claim_kind
+
+    assert claim_kind(text, section, "text", hedging(text), title) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "tier"),
+    [  # the kinds of material a sentence names, in any review's words
+        ("Studies of human lung tumors identified an interferon signature.", "clinical_observational"),
+        ("Analyses of clinical biopsy specimens found few T cells.", "clinical_observational"),
+        ("Patient-derived tumor samples were profiled.", "clinical_observational"),
+        ("Xenograft models showed tumor regression.", "preclinical_animal"),
+        ("In syngeneic models the combination was curative.", "preclinical_animal"),
+        ("The in vivo mechanism of CTLA-4 blockade has remained elusive.", "review_statement"),
+    ],
+)
+def test_tier_from_the_material_a_sentence_names(text, tier):
+    from evidence_cli.tagging import evidence_tier
+
+    assert evidence_tier(text, "mechanism", hedging(text)) == tier
+
+
+@pytest.mark.parametrize(
     ("text", "found"),
     [
         ("were 10.9% in the ipilimumab group versus 1.5% in the gp100 vaccine group.",
