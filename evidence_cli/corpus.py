@@ -276,6 +276,9 @@ _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _SPECIAL = re.compile("[" + "".join(sorted(_INVISIBLE | set(_LIGATURES))) + "]")  # a character _line_pairs changes
 _NO_SPACE_BEFORE = frozenset(",;:)]")
 _NO_SPACE_AFTER = frozenset("([")
+# where _tidy may drop a space: before one of those or a full stop or hyphen, or after an opening bracket
+_TIDY_AT = re.compile("[ ][" + re.escape("".join(sorted(_NO_SPACE_BEFORE | {".", "-"}))) + "]|["
+                      + re.escape("".join(sorted(_NO_SPACE_AFTER))) + "][ ]")
 
 
 @dataclass
@@ -317,7 +320,8 @@ def _line_pairs(line: Line, begin: int, before: str, hyph: _Hyphenation) -> tupl
     stray = end - 2 if end >= 3 and text[end - 1] == "-" and text[end - 2] == " " and text[end - 3].isalpha() else -1
     if not sup_end and stray < 0 and _SPECIAL.search(text, i, end) is None:  # each character as it is (most lines)
         start = line.start
-        return _tidy([(ch, start + k) for k, ch in enumerate(text[i:end], i)], marks, hyph)
+        pairs = [(ch, start + k) for k, ch in enumerate(text[i:end], i)]
+        return (pairs, marks) if _TIDY_AT.search(text, i, end) is None else _tidy(pairs, marks, hyph)
     while i < end:
         if i == stray:
             i += 1

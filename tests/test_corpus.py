@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from evidence_cli.citations import find_citations
@@ -218,6 +218,7 @@ _LINE_TEXT = st.text(alphabet="ab .,;:()[]-\t\u00a0\u2009ﬁ\u00ad\u200b1", max_
 
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(_LINE_TEXT, max_size=5), begin=st.integers(0, 3), fed=st.booleans())
+@example(texts=["caspase -3 and res -ponses", "in ( a ) , b ; c : d ] e .", "[ f"], begin=0, fed=False)
 def test_the_fast_paths_for_plain_lines_clean_them_as_the_general_path_does(texts, begin, fed):
     """A line with no superscripts, invisible characters, ligatures or stray hyphen space is taken character for
     character, and characters without marks are appended without looking for one at each: the same pairs, text and
