@@ -125,22 +125,28 @@ def body_size(lines: list[Line]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
+_OPERATORS = frozenset("/=+×*^−<>≤≥·")  # after a superscript, they make it a power, never a citation
+
+
 def sup_citation(text: str, a: int, b: int, before: str) -> tuple[int, ...] | None:
     """The reference numbers of the superscript ``text[a:b]``, or None when it is not a citation: a citation
     is digits, commas and ranges, glued to the word or punctuation before it and not to a word after it
-    (isotopes "13C", exponents "10^6", units "mm^3" and footnote marks before a name are not citations)."""
+    (isotopes "13C", exponents "10^6", units "mm^3", powers in a formula "(width)^2/2" and footnote marks before
+    a name are not citations)."""
     body = text[a:b].strip().strip(",")
     if not body or not _SUP_CITATION.match(body):
         return None
     if not before or before[-1].isspace():
         return None
-    after = text[b : b + 1]
-    if after and (after.isalnum() or after in "(["):
-        return None
+    after, following = text[b : b + 1], text[b:].lstrip()[:1]
+    if (after and (after.isalnum() or after in "([" or after in _OPERATORS)) or (following and following in "=<>≤≥"):
+        return None  # glued to a word after it, or a power in a formula: "(width)2/2", "r2 = 0.9"
     word = re.search(r"([\w.-]+)$", before)
     token = word.group(1) if word else ""  # "IL-15" + "36,37" is a citation; "10" + "6" is an exponent
     if token.isdigit() or token.lower() in _UNITS or before.rstrip().endswith(("×", "^", "x10", "·10")):
         return None
+    if before.endswith(")") and re.search(r"[×=^·]|\bx\b", before[-30:]) and re.fullmatch(r"[23]", body):
+        return None  # "(length) × (width)2": a square in a formula
     return expand_group(body)
 
 

@@ -114,6 +114,11 @@ def test_digits_in_plain_text_are_never_read_as_superscript_citations(tmp_path):
     ("13C NMR", 0, 2, "", None),             # an isotope before its symbol
     ("CD8+ T", 3, 4, "CD8", None),           # not digits
     ("Han 1, Bo", 4, 5, "Han ", None),       # a mark set apart from the word: an affiliation
+    ("(width)2/2", 7, 8, "(length) × (width)", None),  # a power in a formula, before an operator
+    ("(width)2.", 7, 8, "(length) × (width)", None),   # a square at the formula's end
+    ("r2 = 0.9", 1, 2, "r", None),
+    ("cells12 ", 5, 7, "cells", (12,)),      # white space after it, then the line's end
+    ("(PD-1)12.", 6, 8, "inhibitors (PD-1)", (12,)),  # a citation after a parenthesis
 ])
 def test_superscript_citation_rules(text, a, b, before, refs):
     assert sup_citation(text, a, b, before) == refs
