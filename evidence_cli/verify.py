@@ -96,8 +96,9 @@ def read_note(data: bytes, name: str) -> str:
         raise DataError(Problem(name, line, "not UTF-8 text; save the note as UTF-8")) from None
 
 
-def find_quotes(note: str, ids: re.Pattern = CLAIM_ID) -> list[_Quote]:
-    """Every quoted claim of a markdown note, in order (``ids``: what a claim id looks like)."""
+def find_quotes(note: str, ids: re.Pattern = CLAIM_ID, known: tuple[str, ...] = ()) -> list[_Quote]:
+    """Every quoted claim of a markdown note, in order (``ids``: what a claim id looks like; ``known``: the
+    corpus's document ids, whose claim ids count wherever they stand in a blockquote)."""
     lines = note.splitlines()
     quotes: list[_Quote] = []
     start = _front_matter_end(lines)
@@ -118,7 +119,7 @@ def find_quotes(note: str, ids: re.Pattern = CLAIM_ID) -> list[_Quote]:
             while i < len(lines) and lines[i].lstrip().startswith(">"):
                 block.append(re.sub(r"^\s*>\s?", "", lines[i]))
                 i += 1
-            quotes.extend(_block_quotes(block, first + 1, ids))
+            quotes.extend(_block_quotes(block, first + 1, ids, known))
             continue
         if line.strip():  # a paragraph: a quotation may run over its line breaks
             first = i
@@ -140,21 +141,28 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
-def _block_quotes(block: list[str], first_line: int, ids: re.Pattern) -> list[_Quote]:
+_ATTRIBUTION = re.compile(r"\s*(?:[—–-]{1,2}|source:|claim:?)?\s*[(\[`]*\s*", re.IGNORECASE)
+
+
+def _block_quotes(block: list[str], first_line: int, ids: re.Pattern, known: tuple[str, ...] = ()) -> list[_Quote]:
     """A blockquote is one quoted claim when it names a claim id: its text is every line before the line with the
     id (an attribution line "— `id` …", or the id at the end of the text)."""
     out = []
     text_lines: list[str] = []
     start = first_line
     for k, line in enumerate(block):
-        m = ids.search(line)
+        # an id of one of the documents, or one set off as an id: opening the line (an attribution), or after a
+        # bracket, backtick or dash ("… 2011. (wong2017-2.1-26)"); other id-shaped words are the text's ("SARS-CoV-2")
+        m = next((x for x in ids.finditer(line) if x.group(1).startswith(known)
+                  or _ATTRIBUTION.fullmatch(line[: x.start()]) or re.search(r"[(\[`—–]\s*$", line[: x.start()])),
+                 None)
         if m is None:
             if not text_lines:
                 start = first_line + k
             text_lines.append(line)
             continue
         before = line[: m.start()]
-        attribution = re.fullmatch(r"\s*(?:[—–-]{1,2}|source:|claim:?)?\s*[(\[`]*\s*", before, re.IGNORECASE)
+        attribution = _ATTRIBUTION.fullmatch(before)
         if attribution is None:  # "… in 2011. (wong2017-2.1-26, no ref)": the id ends the quoted text
             text_lines.append(re.sub(r"[\s(\[`—–-]+$", "", before))
         text = "\n".join(text_lines).strip()
@@ -186,9 +194,10 @@ def _inline_quotes(text: str, lineno: int, ids: re.Pattern) -> list[_Quote]:
         start = text.rfind("\n", 0, m.start()) + 1
         stop = text.find("\n", m.end())
         whole = text[start: stop if stop >= 0 else len(text)]
-        named = ids.findall(whole)
-        if len(named) == 1 and len(_INLINE.findall(whole)) == 1:
-            out.append(_Quote(line, m.group(1), named, whole[whole.find(named[0]) + len(named[0]):]))
+        inside = range(m.start() - start, m.end() - start)  # an id-shaped word of the quotation is not its id
+        named_at = [x for x in ids.finditer(whole) if x.start() not in inside]
+        if len(named_at) == 1 and len(_INLINE.findall(whole)) == 1:
+            out.append(_Quote(line, m.group(1), [named_at[0].group(1)], whole[named_at[0].end():]))
     return out
 
 
@@ -293,7 +302,8 @@ def verify_note(note: str, claims: list[dict], name: str = "note") -> list[Verdi
     by_id = {c["id"]: c for c in claims if not c.get("orphaned")}
     by_text = {_normal(c["text"]): c["id"] for c in by_id.values()}
     out = []
-    for q in find_quotes(note, id_pattern(sorted({c["doc"] for c in by_id.values()}))):
+    docs = sorted({c["doc"] for c in by_id.values()})
+    for q in find_quotes(note, id_pattern(docs), tuple(docs)):
         refs_quoted = quoted_refs(q.tail)
         context_quoted = quoted_context(q.tail)
         hedge_marked = bool(_HEDGE_MARK.search(q.tail) or _HEDGE_MARK.search(q.text))

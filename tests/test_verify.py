@@ -204,3 +204,25 @@ def test_table_rows_and_id_first_quotes_are_checked_with_their_lines():
     assert [(v["line"], v["claim"], v["status"]) for v in verdicts] == [
         (3, "wong2017-2.5-13", "not a quote of any claim"), (5, "wong2017-2.5-09", "ok"),
         (6, "wong2017-2.1-26", "ok")]
+
+
+def test_an_id_shaped_word_in_a_quoted_text_is_a_word_of_it(tmp_path):
+    """"SARS-CoV-2" has the shape of a claim id; in a quote's text it is a word, and an export of such a claim
+    verifies clean (it was an "unknown claim" that cut the quote short)."""
+    from evidence_cli.ingest import ingest
+
+    doc = tmp_path / "virus.txt"
+    doc.write_text("Results\n\nTo test if SARS-CoV-2 entry needs TMPRSS2, cells were infected [3]. The virus "
+                   "entered the cells [4].\n", encoding="utf-8")
+    claims = tmp_path / "claims.yaml"
+    ingest([doc], claims)
+    result = runner.invoke(app, ["export", "--query", "SARS-CoV-2 entry", "--claims", str(claims),
+                                 "--index-dir", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.stderr
+    assert "> To test if SARS-CoV-2 entry needs TMPRSS2" in result.stdout
+    verdicts = json.loads(verify(result.stdout, claims=str(claims)).stdout)
+    assert [(v["claim"], v["status"]) for v in verdicts][:1] == [("virus-s1-01", "ok")]
+    assert all(v["status"] == "ok" for v in verdicts)
+    # set off as an id, an unknown one is still reported
+    note = "> To test if SARS-CoV-2 entry needs TMPRSS2, cells were infected [3].\n> — SARS-CoV-2\n"
+    assert [v["status"] for v in json.loads(verify(note, claims=str(claims)).stdout)] == ["unknown claim"]
