@@ -749,8 +749,11 @@ def entities(
     all_claims = _load_claims(claims)
     if name is None:
         rows = entity_catalogue(all_claims)
+        shape = sum(r.get("curated") is False for r in rows)
         emit_records(rows, fmt, [("id", "id"), ("type", "type"), ("label", "label"), ("aliases", "aliases"),
-                                 ("claim_count", "claims")], f"{len(rows)} entities")
+                                 ("claim_count", "claims")],
+                     f"{len(rows)} entities" + (f" ({len(rows) - shape} from the lexicon, then {shape} uncurated: "
+                                                "names found in the claims by their shape)" if shape else ""))
         return
     record, rows = entity_detail(name, all_claims)
     if not rows:
@@ -762,7 +765,9 @@ def entities(
                             "mentions": [_public(r) for r in rows]})
         return
     drug = (f"; brand {', '.join(record['brands']) or 'none'}, target {record['target']}, {record['drug_class']}"
-            if record["type"] == "drug" else "")
+            if record["type"] == "drug" and "brands" in record else "")
+    if record.get("curated") is False:
+        drug = "; uncurated: found by its shape, not in the lexicon"
     emit_claims(rows, fmt, f"{record['label']} ({record['id']}, {record['type']}{drug}): {len(rows)} claim(s)")
 
 

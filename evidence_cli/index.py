@@ -26,7 +26,7 @@ from pathlib import Path
 from evidence_cli.engines import ENGINES
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 12
+INDEX_SCHEMA_VERSION = 13
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence
@@ -118,7 +118,8 @@ def _make_matcher(handle: IndexHandle):
                  for s in vocab.get("shorthand", [])]
     return AliasMatcher(handle.aliases, in_corpus, targets=vocab.get("targets", {}), shorthand=shorthand,
                         vocabulary=vocabulary, labels=vocab.get("labels", {}), genes=vocab.get("genes", {}),
-                        in_corpus=lambda eid: backend.doc_frequency("entity", eid.lower()) > 0)
+                        in_corpus=lambda eid: backend.doc_frequency("entity", eid.lower()) > 0,
+                        shape_name=lambda name: backend.doc_frequency("names", name.lower()) > 0)
 
 
 def document_notes(handle: IndexHandle) -> dict[str, dict]:
@@ -263,6 +264,9 @@ def _build(claims_file: Path, target: Path, progress: Callable[[int, int], None]
                 "tier": c.get("tier", ""),
                 "refs": [str(r) for r in c.get("refs") or []],
                 "entities": ents,
+                # names tagged by their shape (not in the lexicon): for --entity filters only, never scored
+                "names": list(dict.fromkeys(e["id"].lower() for e in c.get("entities") or []
+                                            if e.get("curated", True) is False)),
                 "text": c["text"],
                 "stems": stems(pos),
                 "near": " ".join(sorted(set().union(*(stems(j) for j in near)) - set(stems(pos)))),

@@ -160,12 +160,14 @@ class AliasMatcher:
     def __init__(self, table: list, is_word: Callable[[str], bool] | None = None, *,
                  targets: dict[str, list[str]] | None = None, shorthand: list[Shorthand] | None = None,
                  vocabulary: Callable[[], list[str]] | None = None, labels: dict[str, str] | None = None,
-                 in_corpus: Callable[[str], bool] | None = None, genes: dict[str, str] | None = None) -> None:
+                 in_corpus: Callable[[str], bool] | None = None, genes: dict[str, str] | None = None,
+                 shape_name: Callable[[str], bool] | None = None) -> None:
         self.genes = genes or {}  # biomarker id -> the gene it measures ("pdl1_expression" -> "CD274")
         self.is_word = is_word  # True for a word the corpus itself uses: never a typo
         self.targets = targets or {}  # gene id -> ids of the drugs that target it
         self.labels = labels or {}  # entity id -> its label ("CD274" -> "PD-L1")
         self.in_corpus = in_corpus  # True for an entity id some claim mentions
+        self.shape_name = shape_name  # True for a name claims were tagged with by its shape (not in the lexicon)
         self.exact: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for alias, eid, case_sensitive in table:
@@ -191,7 +193,10 @@ class AliasMatcher:
         name = name.strip().strip('"')
         if name in self.ids:
             return name
-        return self.exact.get(name) or self.any_case.get(name.casefold())
+        found = self.exact.get(name) or self.any_case.get(name.casefold())
+        if found is None and name and self.shape_name is not None and self.shape_name(name):
+            return name  # "TMPRSS2", "sipuleucel": tagged in the corpus by its shape
+        return found
 
     def shorthand(self, word: str) -> Shorthand | None:
         return self.short_exact.get(word) or self.short_folded.get(word.casefold())

@@ -186,3 +186,35 @@ def test_tagging_in_two_processes_gives_the_same_tags(chapter_claims):
     tag_claims(parallel, progress=lambda done, total: seen.append((done, total)), parallel_min=10)
     assert parallel == serial
     assert seen[-1] == (len(serial), len(serial))
+
+
+def test_names_tagged_by_shape_can_be_looked_up_and_filtered_on(tmp_path):
+    """`evidence entities TMPRSS2` and `--entity TMPRSS2` for a name the lexicon lacks but the claims were tagged
+    with (both said "no entity called 'TMPRSS2'", while the README names TMPRSS2 as such a name)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from evidence_cli.cli import app
+    from evidence_cli.ingest import ingest
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("Results\n\nTMPRSS2 primes the spike protein [1]. Camostat blocks TMPRSS2 in lung cells [2]. "
+                   "ACE2 is the receptor [3]. The spike protein binds ACE2 [4].\n", encoding="utf-8")
+    claims = tmp_path / "claims.yaml"
+    ingest([doc], claims, tag=tag_claims)
+    runner = CliRunner()
+    base = ["--claims", str(claims)]
+    listed = json.loads(runner.invoke(app, ["entities", "-f", "json", *base]).stdout)
+    assert {"id": "TMPRSS2", "type": "symbol", "label": "TMPRSS2", "aliases": [], "curated": False,
+            "claim_count": 2} in listed
+    one = runner.invoke(app, ["entities", "tmprss2", "-f", "json", *base])
+    assert one.exit_code == 0, one.stderr
+    assert json.loads(one.stdout)["claims"] == ["r-s1-01", "r-s1-02"]
+    index = ["--index-dir", str(tmp_path / "idx")]
+    for args in (["query", "spike protein", "--entity", "TMPRSS2"], ["query", "entity:tmprss2 spike protein"]):
+        result = runner.invoke(app, [*args, "-f", "json", *base, *index])
+        assert result.exit_code == 0, result.stderr
+        assert [h["id"] for h in json.loads(result.stdout)] == ["r-s1-01"]
+    missing = runner.invoke(app, ["query", "spike", "--entity", "TMPRSS3", *base, *index])
+    assert missing.exit_code == 2 and "unknown entity 'TMPRSS3'" in missing.stderr

@@ -34,6 +34,7 @@ def schema():
     for name in RAW_FIELDS:  # whole values, several per claim for refs and section_path
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("entity", tokenizer_name="raw", index_option="freq")  # scored, like whoosh's
+    builder.add_text_field("names", tokenizer_name="raw", index_option="basic")  # uncurated: filters only
     builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")  # no phrase queries: no positions
     builder.add_bytes_field("stored", stored=True)  # STORED_FIELDS, joined by SEP
     return builder.build()
@@ -56,6 +57,8 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
             doc.add_text("refs", ref)
         for e in r["entities"]:
             doc.add_text("entity", e.lower())
+        for name in r["names"]:
+            doc.add_text("names", name)
         doc.add_text("text", " ".join(r["stems"]))
         # with the claim's own terms and entities: which query terms a hit matches is read from them (see
         # index.matches) instead of asking tantivy once per term
@@ -209,7 +212,7 @@ class TantivyBackend:
             filters.append(any_of([T("refs", str(r)) for r in plan.refs]
                                   + [Q.boolean_query([(Occur.Must, T("doc", d)), (Occur.Must, T("refs", str(r)))])
                                      for d, r in plan.doc_refs]))
-        filters += [T("entity", e.lower()) for e in plan.entity_filter]
+        filters += [any_of([T("entity", e.lower()), T("names", e.lower())]) for e in plan.entity_filter]
         if plan.sections:
             filters.append(any_of([q for s in plan.sections for q in (
                 T("section", s), T("section_path", s.rstrip(".")), T("section_title", " ".join(s.split())))]))

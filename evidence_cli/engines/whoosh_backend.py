@@ -106,6 +106,7 @@ def schema():
         tier=ID,
         refs=KEYWORD(commas=True),
         entity=KEYWORD(commas=True, lowercase=True, scorable=True),
+        names=KEYWORD(commas=True, lowercase=True),  # uncurated names, for filters only (see index.build)
         text=TEXT(analyzer=analyzer, phrase=False),  # positions are not used: no phrase queries
         # stems found in the neighbouring sentences of the paragraph but not in the claim itself, for re-ranking
         near=STORED,
@@ -124,7 +125,8 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
         for r in records:
             writer.add_document(id=r["id"], pos=r["pos"], doc=r["doc"], section=r["section"],
                                 section_title=r["section_title"], kind=r["kind"], tier=r["tier"],
-                                refs=",".join(r["refs"]), entity=",".join(r["entities"]), text=r["text"],
+                                refs=",".join(r["refs"]), entity=",".join(r["entities"]), names=",".join(r["names"]),
+                                text=r["text"],
                                 near=r["near"], near_entities=r["near_entities"], data=r["data"])
             if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
                 progress(r["pos"] + 1, count)
@@ -214,7 +216,8 @@ def _filters(plan) -> list:
         filters.append(Q.Or([Q.Term("refs", str(r)) for r in plan.refs]
                             + [Q.And([Q.Term("doc", d), Q.Term("refs", str(r))]) for d, r in plan.doc_refs]))
     if plan.entity_filter:
-        filters.append(Q.And([Q.Term("entity", e.lower()) for e in plan.entity_filter]))
+        filters.append(Q.And([Q.Or([Q.Term("entity", e.lower()), Q.Term("names", e.lower())])
+                              for e in plan.entity_filter]))
     if plan.sections:
         filters.append(Q.Or([Q.Or([Q.Term("section", s), Q.Prefix("section", s.rstrip(".") + "."),
                                    Q.Term("section_title", " ".join(s.split()))]) for s in plan.sections]))

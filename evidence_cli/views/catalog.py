@@ -106,17 +106,40 @@ def entity_catalogue(claims: list[dict]) -> list[dict]:
             counts[eid] += 1
     from evidence_cli.lexicon import lexicon
 
-    return [entity_record(e, counts.get(e.id, 0)) for e in lexicon().values()]
+    lex = lexicon()
+    rows = [entity_record(e, counts.get(e.id, 0)) for e in lex.values()]
+    return rows + [{**record, "claim_count": counts.get(eid, 0)} for eid, record in sorted(_uncurated(claims).items())
+                   if eid not in lex]
+
+
+def _uncurated(claims: list[dict]) -> dict[str, dict]:
+    """The names ingest tagged by their shape, not from the lexicon (``curated: false``: a drug by its INN stem,
+    a gene-like symbol, an anti-X agent), by id, each as its first mention writes it."""
+    found: dict[str, dict] = {}
+    for c in _in_source(claims):
+        for x in c.get("entities") or []:
+            if x.get("curated", True) is False and x["id"] not in found:
+                found[x["id"]] = {"id": x["id"], "type": x["type"], "label": x["text"], "aliases": [],
+                                  "curated": False}
+    return found
 
 
 def entity_detail(name: str, claims: list[dict]) -> tuple[dict, list[dict]]:
     from evidence_cli.lexicon import find_entity
 
     e = find_entity(name)
-    if e is None:
-        raise NotFoundError(f"no entity called {name!r}; list them with `evidence entities`")
-    mentioned = [claim_row(c) for c in _in_source(claims) if any(x["id"] == e.id for x in c.get("entities") or [])]
-    return entity_record(e, len(mentioned)), mentioned
+    if e is not None:
+        eid = e.id
+    else:  # a name the corpus's claims were tagged with by its shape
+        uncurated = _uncurated(claims)
+        folded = name.strip().casefold()
+        eid = name if name in uncurated else next(
+            (i for i, r in uncurated.items() if folded in (i.casefold(), r["label"].casefold())), None)
+        if eid is None:
+            raise NotFoundError(f"no entity called {name!r}; list them with `evidence entities`")
+    mentioned = [claim_row(c) for c in _in_source(claims) if any(x["id"] == eid for x in c.get("entities") or [])]
+    record = entity_record(e, len(mentioned)) if e is not None else {**uncurated[eid], "claim_count": len(mentioned)}
+    return record, mentioned
 
 
 def reference_entries(documents: list[dict]) -> dict[tuple[str, int], dict]:
