@@ -130,16 +130,20 @@ HEDGE_CUES: tuple[tuple[str, str], ...] = (
     (r"\b(?:not|poorly) (?:fully )?understood\b", "strong"),
     (r"\b(?:has|have) (?:yet|thus far not been)|\byet to be\b|\byet to establish\b|\bnot been established\b",
      "strong"),
-    (r"\bwarrants? further investigation\b|\bnecessary to confirm\b", "strong"),
+    (r"\bwarrants? further investigation\b|\b(?:necessary|needed) to (?:confirm|establish)\b"
+     r"|\b(?:further|more|additional)\s+(?:\w+\s+){0,3}?(?:studies|research|work|investigations?|trials)\s+"
+     r"(?:is|are|will be)\s+(?:needed|required|warranted)\b", "strong"),
+    (r"\bspeculat(?:e|es|ed|ing)\b|\bpostulat(?:e|es|ed|ing)\b|\b(?:opens?|raises?) (?:up )?the possibility\b",
+     "moderate"),
     (r"\bcould (?:potentially|possibly)\b", "moderate"),
     (r"\bmight\b", "moderate"),
     (r"\bmay\b", "moderate"),
     (r"\bpotential(?:ly)?\b", "moderate"),
-    (r"\bpossibl[ey]\b", "moderate"),
+    (r"\bpossibly\b|\bpossible\b(?!\s+to\b)", "moderate"),  # not ability: "it was possible to detect"
     (r"\bfeasible\b", "moderate"),
     (r"\blikely\b", "weak"),
     (r"\bappears? to\b|\bseems?\b(?! clear)", "weak"),
-    (r"\bsuggest(?:s|ing|ed)?\b", "weak"),
+    (r"\bsuggest(?:s|ing|ed)?\b|\bpropos(?:e|es|ed)\b", "weak"),
     (r"\b(?:it is|was) (?:believed|anticipated)\b", "weak"),
     (r"\bcould\b", "weak"),
 )
@@ -168,16 +172,21 @@ def hedging(text: str) -> dict:
 _AGENCY = r"(?:FDA|EMA|Food and Drug Administration|European Medicines Agency|European Commission)"
 _APPROVAL = Gated(
     r"\b(?:FDA )?approved for\b|\bapproval of\b|\bapproved\b.*\bfor treating\b"
-    rf"|\bapproved by the (?:US |U\.S\. )?{_AGENCY}|\b{_AGENCY}\s+(?:has |have |had )?(?:approved|granted)\b",
+    rf"|\bapproved by the (?:US |U\.S\. )?{_AGENCY}|\b{_AGENCY}\s+(?:has |have |had )?(?:approved|granted)\b"
+    r"|\b(?:FDA|EMA)[- ]approved\s+(?:[\w-]+\s+){0,3}?(?:therap|immunotherap|drugs?\b|treatments?\b|agents?\b"
+    r"|antibod|inhibitors?\b|vaccines?\b)"
+    rf"|\b(?:received|granted|gained|obtained)\s+(?:\w+\s+){{0,2}}approval\b",
     re.I)
 _NEGATED_APPROVAL = Gated(r"\b(?:not|never|yet to be)\b[^.;]{0,30}\bapprov", re.I)
 _OPEN = Gated(
     r"remains? to be seen|\bunknown\b|undetermined|(?:not|poorly) (?:fully )?understood|yet to be|"
-    r"not been established|necessary to confirm|warrants? further investigation|will be challenging", re.I)
-_TRIAL = Gated(r"\b(?:trials?|study|studies)\b|\bphase I|\bresponse rates?\b|\bsurvival rates?\b|"
+    r"not been established|(?:necessary|needed) to (?:confirm|establish)|warrants? further investigation"
+    r"|will be challenging|\b(?:further|more|additional)\s+(?:\w+\s+){0,3}?(?:studies|research|work|investigations?"
+    r"|trials)\s+(?:is|are|will be)\s+(?:needed|required|warranted)\b", re.I)
+_TRIAL = Gated(r"\b(?:trials?|study|studies)\b|\bphase ?(?:I|[1-3])|\bresponse rates?\b|\bsurvival rates?\b|"
                     r"\bmedian (?:overall |progression-free |event-free )?survival\b|\bhazard ratio\b|\bHR\b|"
                     r"\brandomly assigned\b", re.I)
-_PRECLINICAL = Gated(r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b", re.I)
+_PRECLINICAL = Gated(r"\bmice\b|\bmouse\b|\bmurine\b|\banimals?\b|\bpreclinical\b|\bxenografts?\b", re.I)
 _OUTCOME = Gated(r"\b(?:response|responses|responded|survival|regression)\b", re.I)
 _NUMBERISH = Gated(r"\d")
 _STRATEGY = Gated(r"\bcombin|\bstrateg|counteract|synergi|\bco-blockade\b|prevent(?:ed)? resistance|"
@@ -217,18 +226,22 @@ def claim_kind(text: str, section: str, base_kind: str, hedge: dict, section_tit
 
 
 _TIER_RULES: tuple[tuple[str, str], ...] = (
-    (r"\brandomi[sz]ed phase III\b|\bphase III\b", "randomized_phase3"),
-    (r"\bphase II\b", "phase2"),
-    (r"\bphase I\b|\bearly clinical trials\b", "phase1"),
-    (r"\bclinical trials?\b(?!.*\b(?:mice|animal)\b)", "clinical_trial"),
+    (r"\bphase ?(?:III|3)\b", "randomized_phase3"),
+    (r"\bphase ?(?:II|2)[ab]?\b", "phase2"),
+    (r"\bphase ?(?:I|1)[ab]?\b|\bearly clinical trials\b", "phase1"),
+    (r"\bclinical trials?\b(?!.*\b(?:mice|mouse|animals?)\b)", "clinical_trial"),
     # people's own tissue: "clinical tumor specimens", "human melanoma tumors", "patient-derived samples"
     (r"\b(?:patients?|biops(?:y|ies|ied)|(?:clinical|human|patient)(?:[ -]\w+){0,2} "
      r"(?:specimens?|samples?|tissues?|tumou?rs?))\b", "clinical_observational"),
-    (r"\bmice\b|\bmurine\b|\banimal\b|\bpreclinical\b|\btumou?r-bearing\b|\bxenografts?\b"
+    (r"\bmice\b|\bmouse\b|\bmurine\b|\banimals?\b|\bpreclinical\b|\btumou?r-bearing\b|\bxenografts?\b"
      r"|\bsyngeneic\b", "preclinical_animal"),
     (r"\bin vitro\b|\bcell lines?\b", "in_vitro"),
 )
 _TIER_RE = [(Gated(p, re.IGNORECASE), t) for p, t in _TIER_RULES]
+# a trial still running: no result reported yet
+_RUNNING = Gated(r"\b(?:now|currently|still)\b[^.;]{0,60}\btrials?\b|\bcontinuing in\b|\bongoing\b"
+                 r"|\bbeing (?:tested|evaluated|investigated|studied)\b|\benter(?:s|ed|ing)?\b[^.;]{0,30}\btrials?\b"
+                 r"|\bto enter\b|\bNCT\d{8}\b", re.I)
 
 
 def evidence_tier(text: str, kind: str, hedge: dict) -> str:
@@ -243,10 +256,7 @@ def evidence_tier(text: str, kind: str, hedge: dict) -> str:
         if rx.search(text, folded):
             if tier in ("clinical_trial", "clinical_observational") and preclinical:
                 return "preclinical_animal"
-            if tier == "clinical_trial" and kind not in ("trial_result",) and re.search(
-                r"\bnow (?:in|being|continuing)|\bcontinuing in\b|\bentered clinical trials\b|\bto enter\b",
-                text, re.I
-            ):
+            if tier == "clinical_trial" and kind not in ("trial_result",) and _RUNNING.search(text, folded):
                 return "review_statement"  # a trial is running: no result reported
             return tier
     if hedge["level"] in ("moderate", "strong"):

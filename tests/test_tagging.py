@@ -218,3 +218,31 @@ def test_names_tagged_by_shape_can_be_looked_up_and_filtered_on(tmp_path):
         assert [h["id"] for h in json.loads(result.stdout)] == ["r-s1-01"]
     missing = runner.invoke(app, ["query", "spike", "--entity", "TMPRSS3", *base, *index])
     assert missing.exit_code == 2 and "unknown entity 'TMPRSS3'" in missing.stderr
+
+
+@pytest.mark.parametrize(("text", "kind", "tier", "level", "cues"), [
+    # research papers' own wording, which the chapter does not use
+    ("Sipuleucel-T was among the first FDA-approved cancer immunotherapies [8].", "approval", "regulatory_approval",
+     "none", []),
+    ("Pembrolizumab received FDA approval for hepatocellular carcinoma in 2018 [9].", "approval",
+     "regulatory_approval", "none", []),
+    ("The FDA-approved assay defines a cut-off of 1%.", "biomarker", "review_statement", "none", []),  # not a drug
+    ("We speculate that the ligands act on the promoter.", "mechanism", "hypothesis", "moderate", ["speculate"]),
+    ("These results propose a novel role for dendritic cells.", "background", "review_statement", "weak",
+     ["propose"]),
+    ("Our data opens the possibility of new vaccines.", "background", "hypothesis", "moderate",
+     ["opens the possibility"]),
+    ("Further clinical studies are needed to confirm this.", "open_question", "hypothesis", "strong",
+     ["Further clinical studies are needed"]),
+    ("It was possible to detect the protein in all samples.", "background", "review_statement", "none", []),
+    ("In a phase 3 trial, response rates were 40% [2].", "trial_result", "randomized_phase3", "none", []),
+    ("In a phase 2b study, 12 of 40 patients responded [3].", "trial_result", "phase2", "none", []),
+    ("Mouse models showed regression after 10 days.", "background", "preclinical_animal", "none", []),
+    ("Nivolumab is being tested in clinical trials of glioma.", "background", "review_statement", "none", []),
+])
+def test_kind_tier_and_hedging_in_research_papers_words(text, kind, tier, level, cues):
+    from evidence_cli.tagging import claim_kind, evidence_tier
+
+    hedge = hedging(text)
+    found = claim_kind(text, "s3", "text", hedge)
+    assert (found, evidence_tier(text, found, hedge), hedge) == (kind, tier, {"level": level, "cues": cues})
