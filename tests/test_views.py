@@ -207,3 +207,46 @@ def test_views_name_the_claims_a_person_edited(tmp_path):
     assert "| [99] | `wong2017-2.2-23` *(edited by hand since ingest)* |" in md  # the citation index
     untouched = json.loads(runner.invoke(app, ["approvals", "-f", "json"]).stdout)
     assert not any("edited_claims" in r for r in untouched)
+
+
+REVIEW = """Mechanisms of resistance to immune checkpoint inhibitors
+
+1. Overcoming resistance
+
+Combining LAG-3 antibodies with PD-1 inhibitors may overcome resistance in patients whose tumours upregulate LAG-3 [5].
+In a randomized phase III trial, relatlimab plus nivolumab improved progression-free survival to 10.1 months versus
+4.6 months with nivolumab alone (hazard ratio 0.75) [6]. TIGIT inhibitors such as tiragolumab are being tested
+together with PD-L1 inhibitors [7]. Oncolytic viruses combined with anti-PD-1 antibodies restored sensitivity to
+checkpoint blockade in mouse models [8]. This approach reversed resistance to PD-1 inhibition in xenograft models [8].
+
+2. Approvals
+
+Pembrolizumab received FDA approval for hepatocellular carcinoma in 2018 [9]. The European Commission approved
+nivolumab in combination with ipilimumab for the treatment of mesothelioma [10].
+"""
+
+
+def test_regimens_and_approvals_of_a_review_in_other_words(tmp_path):
+    """Another review's checkpoints (LAG-3, TIGIT), agents (oncolytic viruses), combining words ("plus", "together
+    with", "restored sensitivity"), approvals ("received FDA approval") and indications: before, one regimen of
+    five was found, and nivolumab alone got an indication borrowed from the sentence before."""
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import approvals, regimens
+
+    doc = tmp_path / "review.txt"
+    doc.write_text(REVIEW, encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    claims = load_claims(tmp_path / "claims.yaml")["claims"]
+    assert [(r["basis"], r["agents"], r["claims"], r["refs"], r["hedged"]) for r in regimens(claims)] == [
+        ("reported", ["nivolumab", "ipilimumab"], ["review-2-02"], [10], False),  # an approval ranks first
+        ("reported", ["relatlimab", "nivolumab"], ["review-1-02"], [6], False),
+        ("preclinical", ["oncolytic viruses", "PD-1 blocker"], ["review-1-04", "review-1-05"], [8], False),
+        ("proposed", ["LAG-3 blocker", "PD-1 blocker"], ["review-1-01"], [5], True),
+        ("proposed", ["TIGIT blocker (tiragolumab)", "PD-L1 blocker"], ["review-1-03"], [7], False),
+    ]
+    assert [(r["drugs"], r["indication"], r["year"], r["regulator"], r["refs"]) for r in approvals(claims)] == [
+        (["pembrolizumab"], "hepatocellular carcinoma", 2018, "FDA", [9]),
+        (["nivolumab", "ipilimumab"], "mesothelioma", None, "EMA", [10]),
+    ]

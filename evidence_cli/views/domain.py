@@ -113,7 +113,8 @@ def approvals(claims: list[dict], drug: str | None = None, documents: list[dict]
         if regulator_from:
             base["regulator_inferred_from"] = regulator_from
         indications = [(_label(k), None) for k in _unique(e["id"] for e in cancers if not in_ind(e))]
-        if not indications and (subjects or any(len(g) > 1 for g in groups)):
+        combo_named = combo is not None and any(in_ind(e) for e in cancers)  # the combination's own indication
+        if not indications and not combo_named and (subjects or any(len(g) > 1 for g in groups)):
             indications = [_indication_nearby(claims, i, outlines.get(c["doc"], {}))]  # its context, as an inference
         # "the nivolumab-relatlimab combination", "nivolumab plus ipilimumab": one row per group and indication
         for drugs_of_row in [[inn] for inn in subjects] + [g for g in groups if len(g) > 1]:
@@ -375,19 +376,19 @@ def _ids(claim: dict) -> set[str]:
 
 # --------------------------------------------------------------------------- regimens
 
-# "PD-1 blockade" is left out on purpose: the chapter uses it for the treatment a resistance arises under.
+# A checkpoint class is named by its molecules, from the lexicon: "PD-1 blockers", "anti-LAG-3 antibodies", "PD-1/PD-L1
+# inhibitors", "PD-L1 blockade immunotherapy" ("PD-1 blockade" alone is left out: reviews use it for the treatment a
+# resistance arises under, "resistance to PD-1 blockade"). Then the field's other kinds of agent.
+_CLASS_WORDS = (r"(?:blockers?|blocking (?:monoclonal )?antibod(?:y|ies)|inhibitors?|(?:monoclonal )?antibod(?:y|ies)"
+                r"|mAbs?|blockade (?:immuno)?therapy|(?:immuno)?therapy)")
 _CLASSES = (
-    (r"\bPD-1/PD-L1 blockers?", "PD-1/PD-L1 blocker"),
-    (r"\bPD-1 blockers?", "PD-1 blocker"),
-    (r"\bPD-L1 blockers?|\bPD-L1 blockade immunotherapy", "PD-L1 blocker"),
-    (r"\bTIM-3 (?:blockers?|blocking antibodies)", "TIM-3 blocker"),
-    (r"\bCTLA-4 blocker", "CTLA-4 blocker"),
-    (r"\bimmune checkpoint blockers?", "immune checkpoint blocker"),
-    (r"\bchemotherapy\b", "chemotherapy"),
-    (r"\bradiation\b", "radiation"),
-    (r"\bvaccines\b", "vaccines"),
-    (r"chimeric antigen receptor T cells", "CAR T cells"),
-    (r"small molecule drugs", "small molecule drugs"),
+    (r"(?i)\bimmune checkpoint (?:blockers?|inhibitors?)", "immune checkpoint blocker"),
+    (r"(?i)\bchemotherapy\b|\bchemotherapies\b", "chemotherapy"),
+    (r"(?i)\bradiation\b|\bradiotherapy\b", "radiation"),
+    (r"(?i)\bvaccines?\b", "vaccines"),
+    (r"(?i)chimeric antigen receptor T cells|\bCAR[- ]T(?:[- ]cells?)?\b", "CAR T cells"),
+    (r"(?i)small molecule (?:drugs|inhibitors)", "small molecule drugs"),
+    (r"(?i)\boncolytic virus(?:es)?\b|\boncolytic virotherapy\b", "oncolytic viruses"),
     (r"gene-modified (?:human )?mesenchymal stem cells|gene-modified MSCs", "gene-modified MSCs"),
     (r"therapies that promote T cell trafficking|improving T cell trafficking", "T cell trafficking agents"),
     (r"LIGHT-anti-EGFR fusion molecule", "LIGHT-anti-EGFR fusion"),
@@ -396,14 +397,54 @@ _CLASSES = (
     (r"investigational immunotherapies", "other investigational immunotherapies"),
 )
 GENERIC = "immune checkpoint blocker"
-CHECKPOINT_CLASSES = {"PD-1/PD-L1 blocker", "PD-1 blocker", "PD-L1 blocker", "TIM-3 blocker", "CTLA-4 blocker",
-                      GENERIC}
+
+
+@cache
+def _checkpoint_classes() -> tuple[re.Pattern, dict[str, str]]:
+    """The pattern of a checkpoint class's name, and each of its molecules' names -> the lexicon's label."""
+    labels: dict[str, str] = {}
+    for e in lexicon().values():
+        if e.checkpoint:
+            for name in (e.label, *e.aliases):
+                if " " not in name:
+                    labels.setdefault(name, e.label)
+    names = "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?:anti-)?(?P<b>{names}))?"
+                         rf"(?:[\s-]+{_CLASS_WORDS})(?![\w-])")
+    return pattern, labels
+
+
+def _class_mentions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, label) of each kind of agent the text names: checkpoint classes by their molecules' labels
+    ("PD-1/PD-L1 blocker"), then the other kinds."""
+    pattern, labels = _checkpoint_classes()
+    found = []
+    for m in pattern.finditer(text):
+        named = [labels[m.group("a")]] + ([labels[m.group("b")]] if m.group("b") else [])
+        found.append((m.start(), m.end(), "/".join(dict.fromkeys(named)) + " blocker"))
+    for rx, label in _CLASSES:
+        for m in re.finditer(rx, text):
+            if not any(a <= m.start() < b for a, b, _ in found):
+                found.append((m.start(), m.end(), label))
+    return found
+
+
+def _is_checkpoint_class(name: str) -> bool:
+    """"PD-1 blocker", "PD-1/PD-L1 blocker", "immune checkpoint blocker": a class of checkpoint agents."""
+    _, labels = _checkpoint_classes()
+    known = set(labels.values())
+    return name == GENERIC or (name.endswith(" blocker") and all(
+        part in known for part in name.removesuffix(" blocker").split("/")))
 _CO_BLOCKADE = re.compile(r"[Cc]o-blockade of (?:both )?(\S+) and (\S+?)(?=[\s,.]|$)")
 _LIKE_CLAUSE = re.compile(r"^Like [^,]+,")
+# a sentence about the one before: "This approach", "These combinations", "In turn, this", "Such a strategy"
+_ANAPHOR = re.compile(r"(?:[A-Z][a-z]+(?: [a-z]+){0,2}, )?(?:this|these|such)\b", re.I)
 _PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conducting research)\b", re.I)
 _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
-_COMBINING = re.compile(r"combin|co-blockade|synergi|fused|prevented resistance|prevent resistance|"
-                        r"improve (?:tumor )?sensitivity", re.I)
+_COMBINING = re.compile(
+    r"combin|co-?blockade|synergi|fus(?:ed|ion)|\bplus\b|together with|\badd(?:ed|ing)? to\b"
+    r"|\b(?:prevent|overc[oa]m|revers|restor|circumvent)\w*\s+(?:\w+\s+){0,3}?(?:resistance|sensitivity)"
+    r"|\b(?:improv|enhanc|increas)\w*\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:efficacy|sensitivity)", re.I)
 # Basis of a regimen, strongest first: data from patients; data from animals or cells; a statement of the document
 # that names no data; a proposal; the tool's own inference. A regimen's basis is its strongest claim's.
 BASES = {
@@ -428,12 +469,7 @@ def _arms(claim: dict) -> list[dict]:
     drugs = sorted((e for e in _ents(claim, "drug") if e["start"] >= skip_to), key=lambda e: e["start"])
     arms: list[dict] = []
     used: set[int] = set()
-    found = []
-    for pattern, label in _CLASSES:
-        for m in re.finditer(pattern, text):
-            if m.start() >= skip_to and not any(a <= m.start() < b for a, b, _ in found):
-                found.append((m.start(), m.end(), label))
-    found.sort()
+    found = sorted(x for x in _class_mentions(text) if x[0] >= skip_to)
     for n, (start, end, label) in enumerate(found):
         stop = min(end + 60, found[n + 1][0] if n + 1 < len(found) else len(text))
         examples = []
@@ -483,7 +519,7 @@ def _is_combination(arms: list[dict]) -> bool:
     """Two distinct checkpoint arms (the generic "immune checkpoint blocker" does not count beside a specific
     one), or a checkpoint arm with another kind of agent."""
     names = {a["agent"] for a in arms}
-    checkpoint = {n for n in names if n in CHECKPOINT_CLASSES or (not n[0].isupper() and n in _drug_names(arms))}
+    checkpoint = {n for n in names if _is_checkpoint_class(n) or (not n[0].isupper() and n in _drug_names(arms))}
     other = names - checkpoint
     specific = checkpoint - {GENERIC}
     return len(specific) >= 2 or (bool(other) and bool(checkpoint))
@@ -534,8 +570,17 @@ def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list
                 rows: list[dict]) -> None:
     """Add the regimen claim ``c`` states with ``arms`` (or merge it into one already seen), if it is one."""
     chain = [c]
-    if len(arms) < 2 and re.match(r"(?:In turn, )?[Tt]his\b", c["text"]) and i > 0:
-        prev = [p for p in live[max(0, i - 2): i] if p["section"] == c["section"]]
+    if len(arms) < 2 and _ANAPHOR.match(c["text"]):
+        # "This approach ...": the agents of the sentence before it (and of the one before that, when it too
+        # begins "This ..."), in the same section
+        prev: list[dict] = []
+        for j in range(i - 1, max(-1, i - 3), -1):
+            p = live[j]
+            if (p.get("doc"), p["section"]) != (c.get("doc"), c["section"]):
+                break
+            prev.insert(0, p)
+            if not _ANAPHOR.match(p["text"]):
+                break
         prior_arms = [a for p in prev for a in _arms(p)]
         if prior_arms:
             arms = prior_arms + arms
@@ -594,7 +639,12 @@ def _basis(c: dict, i: int, live: list[dict]) -> tuple[str, dict]:
     data of the passage it sums up (a sentence before it in its paragraph citing the same reference), else a
     statement or a proposal."""
     tier = c.get("tier")
-    if c.get("kind") in ("trial_result", "approval") or tier in _PATIENT_TIERS:
+    if c.get("kind") in ("trial_result", "approval"):
+        return "reported", c
+    if tier in _PATIENT_TIERS:
+        if ((c.get("hedging") or {}).get("level") in ("moderate", "strong")
+                and not (_REPORTED.search(c["text"]) or _TRIAL_WORDS.search(c["text"]))):
+            return "proposed", c  # "may overcome resistance in patients whose tumours ...": no data reported
         return "reported", c
     if tier in _LAB_TIERS:
         return "preclinical", c
