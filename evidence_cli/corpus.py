@@ -806,7 +806,7 @@ def _ends_sentence(text: str) -> bool:
     if not t or t[-1] not in ".!?":
         return False
     word = re.search(r"([\w.]+)$", t[:-1])
-    return not (word and word.group(1).lower() in ABBREVIATIONS)
+    return not (word and word.group(1).lower() in ABBREVIATIONS) or _UNIT_AFTER_NUMBER.search(t[:-1]) is not None
 
 
 def _starts_sentence(text: str) -> bool:
@@ -859,6 +859,8 @@ def _joined(texts: list[str], hyph: _Hyphenation) -> str:
 
 # a sentence starts with a capital, a digit, a quote or bracket, or a lower-case symbol such as qPCR or mRNA
 _BOUNDARY = re.compile(r"[.!?][\"”’)\]]*(?:\[[\d\s,;–—-]+\])?(?=\s+(?:[\"“‘(\[A-Z0-9•]|[a-z]{1,3}[A-Z]))")
+# "30 min." and "80 V." end a sentence: a unit after a number is neither an abbreviation that goes on nor an initial
+_UNIT_AFTER_NUMBER = re.compile(r"\d\s?(?:min|[A-Z])$")
 _LEADING_CITATION = re.compile(r"\s*(\[[\d\s,;–—-]+\])\s*")  # matched where a sentence ends
 
 
@@ -875,7 +877,8 @@ def split_sentences(stream: _Stream, section: str, title: str, paragraph: int) -
         if text[m.start()] == ".":
             word = re.search(r"([\w.]+)$", text[max(0, m.start() - 40) : m.start()])
             token = word.group(1).lower() if word else ""
-            if token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[A-Z]", word.group(1) if word else ""):
+            if ((token.rstrip(".") in ABBREVIATIONS or re.fullmatch(r"[A-Z]", word.group(1) if word else ""))
+                    and not _UNIT_AFTER_NUMBER.search(text, max(0, m.start() - 12), m.start())):
                 continue
         lead = _LEADING_CITATION.match(text, m.end())  # in place: slicing the rest would be quadratic
         cuts.append(lead.end(1) if lead else m.end())

@@ -243,3 +243,14 @@ def test_the_fast_paths_for_plain_lines_clean_them_as_the_general_path_does(text
         other.add_pairs(pairs, [(len(pairs), (99,))])  # a mark after the last character: the general path
     assert (one.chars, one.offsets) == (other.chars, other.offsets)
     assert [refs for _, refs in other.marks] == [(99,)] * len(general)
+
+
+def test_a_unit_after_a_number_ends_a_sentence():
+    """"30 min." and "80 V." are units, not an abbreviation that goes on or an initial: two sentences each (the
+    dev-docs' methods merged them); "Dr.", "J." and "approx." still do not end one."""
+    raw = ("Results\n\nCells were labelled with Cy5-IL-2 for 30 min. Compared to unlabeled DCs, they bound more "
+           "[2]. The gel ran at 80 V. Note, the bands were faint. Dr. J. Smith used approx. 5 min. incubations.\n")
+    meta = DocMeta(id="d", path="d.txt", sha256="0" * 64)
+    assert [s.text for s in segment(raw, meta)] == [
+        "Cells were labelled with Cy5-IL-2 for 30 min.", "Compared to unlabeled DCs, they bound more [2].",
+        "The gel ran at 80 V.", "Note, the bands were faint.", "Dr. J. Smith used approx. 5 min. incubations."]
