@@ -238,6 +238,8 @@ _TIER_RULES: tuple[tuple[str, str], ...] = (
     (r"\bin vitro\b|\bcell lines?\b", "in_vitro"),
 )
 _TIER_RE = [(Gated(p, re.IGNORECASE), t) for p, t in _TIER_RULES]
+# work in a named cell line: "in MCF-7 cells", "HEK293T cells", "A549 cell" (not CD8, Th17 or IL-2: markers)
+_CELL_LINE = Gated(r"(?<![\w-])(?!CD\d|Th\d|Tc\d|IL-?\d)[A-Z][A-Za-z]{0,5}-?\d+[A-Za-z0-9]*\s+cells?\b")
 # a trial still running: no result reported yet
 _RUNNING = Gated(r"\b(?:now|currently|still)\b[^.;]{0,60}\btrials?\b|\bcontinuing in\b|\bongoing\b"
                  r"|\bbeing (?:tested|evaluated|investigated|studied)\b|\benter(?:s|ed|ing)?\b[^.;]{0,30}\btrials?\b"
@@ -259,6 +261,8 @@ def evidence_tier(text: str, kind: str, hedge: dict) -> str:
             if tier == "clinical_trial" and kind not in ("trial_result",) and _RUNNING.search(text, folded):
                 return "review_statement"  # a trial is running: no result reported
             return tier
+    if _CELL_LINE.search(text, folded):
+        return "in_vitro"
     if hedge["level"] in ("moderate", "strong"):
         return "hypothesis"
     return "review_statement"

@@ -239,6 +239,8 @@ def test_names_tagged_by_shape_can_be_looked_up_and_filtered_on(tmp_path):
     ("In a phase 2b study, 12 of 40 patients responded [3].", "trial_result", "phase2", "none", []),
     ("Mouse models showed regression after 10 days.", "background", "preclinical_animal", "none", []),
     ("Nivolumab is being tested in clinical trials of glioma.", "background", "review_statement", "none", []),
+    ("Lower doses reduced TMPRSS2 levels in MCF-7 cells.", "background", "in_vitro", "none", []),
+    ("Th17 cells and CD8 cells expand.", "background", "review_statement", "none", []),  # cell types, not lines
 ])
 def test_kind_tier_and_hedging_in_research_papers_words(text, kind, tier, level, cues):
     from evidence_cli.tagging import claim_kind, evidence_tier
