@@ -250,3 +250,22 @@ def test_regimens_and_approvals_of_a_review_in_other_words(tmp_path):
         (["pembrolizumab"], "hepatocellular carcinoma", 2018, "FDA", [9]),
         (["nivolumab", "ipilimumab"], "mesothelioma", None, "EMA", [10]),
     ]
+
+
+def test_an_inferred_regimen_under_the_treatment_the_review_names(tmp_path):
+    """The tool's mechanism -> molecule -> agent chain takes the treatment a resistance arises under from the
+    mechanism's claims ("anti-PD-1 therapy" here; it looked for the chapter's "PD-1 blockade" only)."""
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import regimens
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Resistance\n\nTumours upregulate PD-L1 in patients who relapse on anti-PD-1 therapy [1]. "
+                   "Durvalumab blocks PD-L1 on tumour cells [2].\n", encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    rows = [r for r in regimens(load_claims(tmp_path / "claims.yaml")["claims"]) if r["basis"] == "inferred"]
+    assert [(r["agents"], r["claims"], r["refs"], r["against"]) for r in rows] == [
+        (["PD-1 blocker", "durvalumab"], ["r-1-01", "r-1-02"], [1, 2], ["pdl1_upregulation"])]
+    assert rows[0]["inference"].startswith("inferred by the tool, not stated in the document: ")
+    assert "raises PD-L1 under PD-1 blockade (r-1-01); durvalumab blocks PD-L1 (r-1-02)" in rows[0]["inference"]

@@ -429,6 +429,20 @@ def _class_mentions(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def _base_therapies(text: str) -> list[tuple[str, frozenset[str], str]]:
+    """The checkpoint treatments a sentence names, blockade included ("resistance to PD-1 blockade"), as (the
+    words as written, the lexicon ids of the molecules blocked, the class label "PD-1 blocker")."""
+    _, labels = _checkpoint_classes()
+    ids = {e.label: e.id for e in lexicon().values() if e.checkpoint}
+    names = "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
+    out = []
+    for m in re.finditer(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?P<b>{names}))?[\s-]+(?:blockade|blockers?"
+                         rf"|inhibitors?|inhibition|(?:immuno)?therapy|antibod(?:y|ies))(?![\w-])", text):
+        named = list(dict.fromkeys(labels[g] for g in (m.group("a"), m.group("b")) if g))
+        out.append((m.group(0), frozenset(ids[n] for n in named), "/".join(named) + " blocker"))
+    return out
+
+
 def _is_checkpoint_class(name: str) -> bool:
     """"PD-1 blocker", "PD-1/PD-L1 blocker", "immune checkpoint blocker": a class of checkpoint agents."""
     _, labels = _checkpoint_classes()
@@ -714,16 +728,20 @@ def _inferred(claims: list[dict], mechs: list[dict], existing: list[dict]) -> li
     out = []
     for m in mechs:
         proposed_agents = " ".join(a for r in existing if m["mechanism"] in r["against"] for a in r["agents"])
-        base_claims = [c for c in claims if c["id"] in m["claims"] and re.search(r"PD-1 blockade|PD-1 blockers",
-                                                                                   c["text"])]
-        base_claims.sort(key=lambda c: not c.get("refs"))  # a cited statement of the mechanism first
-        if not base_claims:
-            continue
+        # the checkpoint treatment the mechanism arises under, as a claim of it names it ("under PD-1 blockade")
+        base_claims = [(c, b) for c in claims if c["id"] in m["claims"] for b in _base_therapies(c["text"])]
+        base_claims.sort(key=lambda cb: not cb[0].get("refs"))  # a cited statement of the mechanism first
         for player in m["players"]:
             e = lex.get(player["id"])
             if e is None or not e.checkpoint:
                 continue
-            for drug in (d for d in lex.values() if d.type == "drug" and d.target == e.id and d.target != "PDCD1"):
+            # the mechanism raises this molecule under blockade of another one
+            under = [(c, b) for c, b in base_claims if e.id not in b[1]]
+            if not under:
+                continue
+            mech_claim, (_, base_targets, base_label) = under[0]
+            for drug in (d for d in lex.values() if d.type == "drug" and d.target == e.id
+                         and d.target not in base_targets):
                 if drug.id in proposed_agents:
                     continue
                 stating = [c for c in claims if drug.id in {x["id"] for x in c.get("entities") or []}
@@ -731,19 +749,20 @@ def _inferred(claims: list[dict], mechs: list[dict], existing: list[dict]) -> li
                                          rf"prevents {re.escape(e.label)} from binding", c["text"])]
                 if not stating:
                     continue
-                mech_claim, drug_claim = base_claims[0], stating[0]
+                drug_claim = stating[0]
                 chain = [
                     _link(mech_claim, f"mechanism: {m['name']}"),
                     _link(drug_claim, f"{drug.id} blocks {e.label}"),
                 ]
                 out.append({
-                    "agents": ["PD-1 blocker", drug.id], "basis": "inferred", "basis_claim": None,
+                    "agents": [base_label, drug.id], "basis": "inferred", "basis_claim": None,
                     "against": [m["mechanism"]],
                     "tier": "hypothesis", "hedged": True,
                     "claims": [mech_claim["id"], drug_claim["id"]], "refs": _refs_of([mech_claim, drug_claim]),
                     "rationale": chain,
                     "inference": (f"inferred by the tool, not stated in the document: {m['name']} raises "
-                                  f"{e.label} under PD-1 blockade ({mech_claim['id']}); {drug.id} blocks "
+                                  f"{e.label} under {base_label.removesuffix(' blocker')} blockade "
+                                  f"({mech_claim['id']}); {drug.id} blocks "
                                   f"{e.label} ({drug_claim['id']})"),
                     "numbers": [],
                 })
