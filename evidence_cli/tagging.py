@@ -191,7 +191,8 @@ _OUTCOME = Gated(r"\b(?:response|responses|responded|survival|regression)\b", re
 _NUMBERISH = Gated(r"\d")
 _STRATEGY = Gated(r"\bcombin|\bstrateg|counteract|synergi|\bco-blockade\b|prevent(?:ed)? resistance|"
                        r"improve (?:tumor )?sensitivity|enhance the efficacy|therapies to improve", re.I)
-_RESIST = Gated(r"resistan|relapse|immunological escape|evasion", re.I)
+_RESIST = Gated(r"resistan|relaps|immunological escape|evasion|\bprogress(?:ed|ing|ion)? (?:on|after|during)\b",
+                re.I)
 _BIOMARKER = Gated(r"biomarker|predict|correlat|threshold|cut-off|responders", re.I)
 _MECHANISM = Gated(r"\bbind|signal|express|downregulat|upregulat|inhibit|sequester|interact|block|"
                         r"mediat|induc|suppress|activat|impair|trigger|promot", re.I)

@@ -71,7 +71,9 @@ def test_contradictory_export_options_are_a_usage_error():
 
 @pytest.mark.parametrize(("words", "offered"), [
     ("evidence regimens --against ", ["pdl1_upregulation", "tim3_upregulation", "mhc_loss",
-                                      "insufficient_infiltration"]),
+                                      "insufficient_infiltration", "ifn_signalling_loss",
+                                      "other_checkpoint_upregulation", "pten_loss", "wnt_beta_catenin",
+                                      "tgfb_exclusion"]),
     ("evidence query x --kind tr", ["trial_result"]),
     ("evidence query x --tier phase", ["phase2", "phase1"]),
     ("evidence export --topic re", ["resistance", "regimens"]),

@@ -269,3 +269,28 @@ def test_an_inferred_regimen_under_the_treatment_the_review_names(tmp_path):
         (["PD-1 blocker", "durvalumab"], ["r-1-01", "r-1-02"], [1, 2], ["pdl1_upregulation"])]
     assert rows[0]["inference"].startswith("inferred by the tool, not stated in the document: ")
     assert "raises PD-L1 under PD-1 blockade (r-1-01); durvalumab blocks PD-L1 (r-1-02)" in rows[0]["inference"]
+
+
+def test_resistance_mechanisms_of_a_review_beyond_the_chapters_four(tmp_path):
+    """Loss of interferon signalling (JAK1/JAK2) and the upregulation of other checkpoints (LAG-3), each with its
+    claims, refs, players and a type read from the wording ("relapsed on", "progressing on"): the rules held only
+    the chapter's four mechanisms, so this review had none."""
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import resistance
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Mechanisms\n\nLoss-of-function mutations in JAK1 and JAK2 were found in patients with melanoma "
+                   "who relapsed on pembrolizumab [3]. Upregulation of LAG-3 on exhausted T cells was observed in "
+                   "patients progressing on anti-PD-1 therapy [4].\n\n2. Overcoming resistance\n\nCombining LAG-3 "
+                   "antibodies with PD-1 inhibitors may overcome resistance in tumours that upregulate LAG-3 [5].\n",
+                   encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    rows = resistance(load_claims(tmp_path / "claims.yaml")["claims"])
+    assert [(r["mechanism"], r["type"], r["claims"], r["refs"], [s["claim"] for s in r["strategies"]],
+             [p["id"] for p in r["players"]]) for r in rows] == [
+        ("ifn_signalling_loss", "acquired", ["r-1-01"], [3], [], ["JAK1", "JAK2"]),
+        ("other_checkpoint_upregulation", "acquired", ["r-1-02"], [4], ["r-2-01"], ["LAG3"]),
+    ]
+    assert all(r["type_basis"] == "inferred by the tool from the wording of these claims" for r in rows)
