@@ -294,3 +294,19 @@ def test_resistance_mechanisms_of_a_review_beyond_the_chapters_four(tmp_path):
         ("other_checkpoint_upregulation", "acquired", ["r-1-02"], [4], ["r-2-01"], ["LAG3"]),
     ]
     assert all(r["type_basis"] == "inferred by the tool from the wording of these claims" for r in rows)
+
+
+def test_a_biomarkers_caveats_in_another_reviews_words(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import biomarkers
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Predictive biomarkers\n\nPD-L1 expression predicts response to PD-1 blockers [1]. PD-L1 "
+                   "expression is an imperfect biomarker, with conflicting results across assays [2].\n",
+                   encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    (row,) = [r for r in biomarkers(load_claims(tmp_path / "claims.yaml")["claims"]) if r["biomarker"] ==
+              "pdl1_expression"]
+    assert [(c["claim"], c["refs"]) for c in row["caveats"]] == [("r-1-02", [2])]

@@ -329,8 +329,11 @@ def _mechanism_type(rule: dict, matched: list[dict], cues: dict) -> tuple[str, s
 
 # --------------------------------------------------------------------------- biomarkers
 
-_CAVEAT = re.compile(r"\bhowever\b|not sufficient|variabilit|challenging|not been established|confounding|"
-                     r"transient|yet to|remains to be seen|warrants further", re.IGNORECASE)
+# what limits a biomarker, in the words reviews use for it
+_CAVEAT = re.compile(r"\bhowever\b|not sufficient|insufficient|variabilit|challenging|not been established|confounding|"
+                     r"transient|yet to|remains to be seen|warrants further|\blimit(?:ed|ation|ations)\b|inconsistent|"
+                     r"conflicting|heterogene|\bnot (?:always |reliably )?predict|fail(?:s|ed)? to predict|imperfect|"
+                     r"\bcaveats?\b|\bpitfalls?\b|no (?:standard|consensus)|\bdiscordan", re.IGNORECASE)
 
 
 def biomarkers(claims: list[dict]) -> list[dict]:
