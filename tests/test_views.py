@@ -310,3 +310,18 @@ def test_a_biomarkers_caveats_in_another_reviews_words(tmp_path):
     (row,) = [r for r in biomarkers(load_claims(tmp_path / "claims.yaml")["claims"]) if r["biomarker"] ==
               "pdl1_expression"]
     assert [(c["claim"], c["refs"]) for c in row["caveats"]] == [("r-1-02", [2])]
+
+
+def test_dual_blockade_names_the_molecules_as_the_lexicon_does(tmp_path):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import regimens
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Strategies\n\nDual blockade of LAG3 and PD1 restored T cell function in mice [4].\n",
+                   encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    rows = regimens(load_claims(tmp_path / "claims.yaml")["claims"])
+    assert [(r["basis"], r["agents"], r["refs"]) for r in rows] == [
+        ("preclinical", ["LAG-3 blocker", "PD-1 blocker"], [4])]

@@ -452,14 +452,16 @@ def _is_checkpoint_class(name: str) -> bool:
     known = set(labels.values())
     return name == GENERIC or (name.endswith(" blocker") and all(
         part in known for part in name.removesuffix(" blocker").split("/")))
-_CO_BLOCKADE = re.compile(r"[Cc]o-blockade of (?:both )?(\S+) and (\S+?)(?=[\s,.]|$)")
+_CO_BLOCKADE = re.compile(r"\b(?:co-?blockade|dual blockade|combined blockade|simultaneous blockade) of (?:both )?"
+                          r"(\S+) and (\S+?)(?=[\s,.]|$)", re.I)
 _LIKE_CLAUSE = re.compile(r"^Like [^,]+,")
 # a sentence about the one before: "This approach", "These combinations", "In turn, this", "Such a strategy"
 _ANAPHOR = re.compile(r"(?:[A-Z][a-z]+(?: [a-z]+){0,2}, )?(?:this|these|such)\b", re.I)
 _PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conducting research)\b", re.I)
 _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
 _COMBINING = re.compile(
-    r"combin|co-?blockade|synergi|fus(?:ed|ion)|\bplus\b|together with|\badd(?:ed|ing)? to\b"
+    r"combin|co-?blockade|(?:dual|simultaneous) blockade|synergi|fus(?:ed|ion)|\bplus\b|together with"
+    r"|\badd(?:ed|ing)? to\b"
     r"|\b(?:prevent|overc[oa]m|revers|restor|circumvent)\w*\s+(?:\w+\s+){0,3}?(?:resistance|sensitivity)"
     r"|\b(?:improv|enhanc|increas)\w*\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:efficacy|sensitivity)", re.I)
 # Basis of a regimen, strongest first: data from patients; data from animals or cells; a statement of the document
@@ -498,8 +500,9 @@ def _arms(claim: dict) -> list[dict]:
         arms.append({"agent": label, "examples": examples, "at": start, "_start_text": start, "_end_text": end})
     m = _CO_BLOCKADE.search(text)
     if m:
+        labels = _checkpoint_classes()[1]
         for name in m.groups():
-            label = f"{name.replace('TIM3', 'TIM-3')} blocker"
+            label = f"{labels.get(name, name)} blocker"  # the lexicon's name for it: "TIM3" is TIM-3
             if not any(a["agent"] == label for a in arms):
                 arms.append({"agent": label, "examples": [], "at": m.start()})
     # drugs joined by "or" / "/" are alternatives: one arm
