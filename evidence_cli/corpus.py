@@ -582,7 +582,10 @@ class _Segmenter:
             self.author_lines.append(_without_marks(line))  # the first page's author names, marks taken out
             return i + 1
         vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
-        if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary):
+        # a bold subheading set a little smaller than the text (BMC's "G4s are forming within the TMPRSS2 gene"),
+        # where a sentence has ended
+        subheading = line.bold and rel >= 0.88 and (not self.stream or _ends_sentence(self.stream.tail(80)))
+        if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary or subheading):
             j, words = i + 1, len(stripped.split())
             while j < len(self.lines) and j - i < 4 and self._same_block(self.lines[j - 1], self.lines[j]):
                 words += len(self.lines[j].text.split())

@@ -395,6 +395,28 @@ def test_bold_heading_starts_a_section_and_is_no_claim(tmp_path):
         assert not c["text"].startswith(("Introduction", "Tumour Microenvironment"))
 
 
+
+def test_a_bold_subheading_a_little_smaller_than_the_text_starts_a_section(tmp_path):
+    """BMC's Results subheadings are bold at 9.2 pt in 9.8 pt text: "G4s are forming within the TMPRSS2 gene"
+    was no section."""
+    body = ["Immune checkpoints are receptors that keep T cell responses in check in healthy tissues.",
+            "Tumours exploit them to switch off the T cells that would otherwise destroy them [1]."]
+    page = [
+        (LEFT, TOP, [t("Results", 10.5, BOLD)]),
+        (LEFT, TOP - 16, [t("Checkpoints restrain T cells in tumours", 9.2, BOLD)]),
+        *column(body, y=TOP - 30),
+        (LEFT, TOP - 66, [t("Myeloid cells add to the suppression", 9.2, BOLD)]),
+        *column(["The cells and signals around the tumour decide whether T cells can enter and act there [2]."],
+                y=TOP - 80),
+    ]
+    pdf = write_pdf(tmp_path / "sub.pdf", [page, column(FILLER)])
+    data = run_ingest(tmp_path, pdf)
+    titles = {c["text"]: c["section_title"] for c in data["claims"]}
+    assert titles[body[0]] == titles[body[1]] == "Checkpoints restrain T cells in tumours"
+    assert titles["The cells and signals around the tumour decide whether T cells can enter and act there [2]."] \
+        == "Myeloid cells add to the suppression"
+
+
 # -- 7. the reference list ---------------------------------------------------------------------------------------
 
 def test_reference_list_becomes_the_documents_references_and_no_claims(tmp_path):
