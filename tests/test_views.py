@@ -325,3 +325,21 @@ def test_dual_blockade_names_the_molecules_as_the_lexicon_does(tmp_path):
     rows = regimens(load_claims(tmp_path / "claims.yaml")["claims"])
     assert [(r["basis"], r["agents"], r["refs"]) for r in rows] == [
         ("preclinical", ["LAG-3 blocker", "PD-1 blocker"], [4])]
+
+
+def test_other_agents_are_named_as_the_sentence_names_them(tmp_path):
+    """An agent the rules have no class for is quoted from the sentence ("histone deacetylase inhibitors"), where a
+    sentence names an agent; the chapter's six agents were phrases copied from it, with labels of the tool's own."""
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import regimens
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Strategies\n\nCombining PD-1 inhibitors with histone deacetylase inhibitors restored responses "
+                   "in mice [2]. Such insight may help to rationally design combination immunotherapies that enhance "
+                   "the efficacy of PD-1 blockers [3].\n", encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    rows = regimens(load_claims(tmp_path / "claims.yaml")["claims"])
+    assert [(r["basis"], r["agents"], r["claims"]) for r in rows] == [
+        ("preclinical", ["PD-1 blocker", "histone deacetylase inhibitors"], ["r-1-01"])]

@@ -392,13 +392,16 @@ _CLASSES = (
     (r"(?i)chimeric antigen receptor T cells|\bCAR[- ]T(?:[- ]cells?)?\b", "CAR T cells"),
     (r"(?i)small molecule (?:drugs|inhibitors)", "small molecule drugs"),
     (r"(?i)\boncolytic virus(?:es)?\b|\boncolytic virotherapy\b", "oncolytic viruses"),
-    (r"gene-modified (?:human )?mesenchymal stem cells|gene-modified MSCs", "gene-modified MSCs"),
-    (r"therapies that promote T cell trafficking|improving T cell trafficking", "T cell trafficking agents"),
-    (r"LIGHT-anti-EGFR fusion molecule", "LIGHT-anti-EGFR fusion"),
-    (r"adjunctive therapies", "other adjunctive therapies"),
-    (r"conventional cancer treatments", "conventional treatments"),
-    (r"investigational immunotherapies", "other investigational immunotherapies"),
 )
+# any other agent, named as the sentence names it: up to four words before a head noun of treatment ("other
+# adjunctive therapies", "gene-modified human mesenchymal stem cells (MSCs)", "LIGHT-anti-EGFR fusion molecule"), or
+# the head with what it does ("therapies that promote T cell trafficking")
+_AGENT_HEAD = (r"(?:therap(?:y|ies)|treatments?|immunotherap(?:y|ies)|drugs|agents|molecules?|inhibitors|vaccines"
+               r"|viruses|stem cells|antibod(?:y|ies))")
+_AGENT_PHRASE = re.compile(
+    rf"(?P<mods>(?:[A-Za-z][\w+/-]*\s+){{1,4}}){_AGENT_HEAD}\b(?:\s*\([A-Za-z][\w-]{{1,12}}\))?"
+    rf"|\b{_AGENT_HEAD}\s+that\s+(?:promote|enhance|increase|improve|restore|target|block|inhibit|induce)s?"
+    rf"(?:\s+[\w+-]+){{1,4}}?(?=\s+(?:to|in|into|of|and|or|could|can|may|might|would|will)\b|[,.;])")
 GENERIC = "immune checkpoint blocker"
 
 
@@ -417,9 +420,43 @@ def _checkpoint_classes() -> tuple[re.Pattern, dict[str, str]]:
     return pattern, labels
 
 
+def _agent_phrases(text: str) -> list[tuple[int, int, str]]:
+    """Other agents as the text names them (see _AGENT_PHRASE): the modifiers before the head keep from the first
+    word that is no function word, number or -ing form on; a phrase with none is too vague to be an agent, one
+    followed by its examples ("treatments like ...") leaves the agents to them, and one must follow a word an
+    agent's name follows (_AGENT_BEFORE), a comma or the sentence's start."""
+    from evidence_cli.query_plan import function_words
+
+    common = function_words()
+    out = []
+    for m in _AGENT_PHRASE.finditer(text):
+        if re.match(r"\s*,?\s*(?:like|such as|including|e\.g\.)\s", text[m.end():]):
+            continue  # "conventional treatments like chemotherapy and radiation": the examples are the agents
+        start = m.start()
+        if m.group("mods"):
+            words = list(re.finditer(r"\S+", m.group("mods")))
+            keep = 0
+            for k, w in enumerate(words):
+                if w.group().casefold() in common or w.group().endswith("ing") or w.group()[:1].isdigit():
+                    keep = k + 1
+            if keep == len(words):
+                continue
+            start = m.start() + words[keep].start()
+        before = text[:start].rstrip()
+        last = re.search(r"(\w+)$", before)
+        if before and not before.endswith((",", ";", ":")) and not (last and last.group(1).casefold() in _AGENT_BEFORE):
+            continue  # named as an agent: after "with", "and", "on", "this", ..., not "to rationally design ..."
+        out.append((start, m.end(), text[start:m.end()]))
+    return out
+
+
+# the words an agent's name follows in a sentence ("combined with X", "X and Y", "research on X", "this X")
+_AGENT_BEFORE = frozenset("with plus and or on of in this these such other the a an both".split())
+
+
 def _class_mentions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, label) of each kind of agent the text names: checkpoint classes by their molecules' labels
-    ("PD-1/PD-L1 blocker"), then the other kinds."""
+    ("PD-1/PD-L1 blocker"), then the other kinds, then other agents as the text names them."""
     pattern, labels = _checkpoint_classes()
     found = []
     for m in pattern.finditer(text):
@@ -429,6 +466,9 @@ def _class_mentions(text: str) -> list[tuple[int, int, str]]:
         for m in re.finditer(rx, text):
             if not any(a <= m.start() < b for a, b, _ in found):
                 found.append((m.start(), m.end(), label))
+    for a, b, label in _agent_phrases(text):
+        if not any(x < b and a < y for x, y, _ in found):  # a class or checkpoint inside it is that arm
+            found.append((a, b, label))
     return found
 
 
@@ -455,8 +495,8 @@ def _is_checkpoint_class(name: str) -> bool:
 _CO_BLOCKADE = re.compile(r"\b(?:co-?blockade|dual blockade|combined blockade|simultaneous blockade) of (?:both )?"
                           r"(\S+) and (\S+?)(?=[\s,.]|$)", re.I)
 _LIKE_CLAUSE = re.compile(r"^Like [^,]+,")
-# a sentence about the one before: "This approach", "These combinations", "In turn, this", "Such a strategy"
-_ANAPHOR = re.compile(r"(?:[A-Z][a-z]+(?: [a-z]+){0,2}, )?(?:this|these|such)\b", re.I)
+# a sentence about the one before: "This approach", "These combinations", "In turn, this"
+_ANAPHOR = re.compile(r"(?:[A-Z][a-z]+(?: [a-z]+){0,2}, )?(?:this|these)\b", re.I)
 _PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conducting research)\b", re.I)
 _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
 _COMBINING = re.compile(
