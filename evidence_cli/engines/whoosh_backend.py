@@ -15,6 +15,7 @@ from pathlib import Path
 PROCS_FROM = 5000  # two writer processes from this many claims (2 cores here); one is faster below
 SCORED_TERMS = 1024  # terms whose scored postings an open index remembers
 SCORED_POSTINGS = 500_000  # and postings in all (about 70 bytes each)
+POSITIONS_READ = 50_000  # up to this many documents, their claims-file positions are read into a list at once
 
 
 def _import_whoosh() -> None:
@@ -157,6 +158,17 @@ class WhooshBackend:
         # each term's scored postings, for the next query that asks for the term (an index is never edited)
         self.postings = Memo(SCORED_TERMS, SCORED_POSTINGS)
         self._frequencies = Memo(4 * SCORED_TERMS)  # (what, field, term) -> document frequency or IDF
+        self._positions: list[int] | None = None  # each document's claims-file position, read when first needed
+
+    def positions(self):
+        """Each document's claims-file position (the ``pos`` column): a list, read once, for an index of up to
+        POSITIONS_READ documents (some 40 ms at 50k); whoosh's column reader beyond."""
+        if self._positions is None:
+            column = self.reader.column_reader("pos")
+            if self.searcher.doc_count_all() > POSITIONS_READ:
+                return column
+            self._positions = list(column)
+        return self._positions
 
     def doc_count(self) -> int:
         return self.searcher.doc_count()
@@ -188,13 +200,13 @@ class WhooshBackend:
                    doc_groups: dict | None) -> list[tuple[int, float]]:
         return top_scores(self.searcher, terms, k, None if allowed is None else allowed.docs, coord=coord,
                           doc_groups=None if doc_groups is None else {g: s.docs for g, s in doc_groups.items()},
-                          memo=self.postings)
+                          memo=self.postings, positions=self.positions())
 
     def in_order(self, allowed: SetDocs | None, limit: int) -> list[int]:
         """The first ``limit`` documents (of ``allowed``, or all) in claims-file order."""
         import heapq
 
-        pos = self.reader.column_reader("pos")
+        pos = self.positions()
         docs = allowed.docs if allowed is not None else range(self.searcher.doc_count_all())
         return heapq.nsmallest(limit, docs, key=pos.__getitem__)
 
@@ -256,7 +268,7 @@ def posting_docs(searcher, field: str, text: str) -> set[int]:
 
 def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: set[int] | None = None,
                coord: float = 0.0, groups: list[str] | None = None,
-               doc_groups: dict | None = None, memo=None) -> list[tuple[int, float]]:
+               doc_groups: dict | None = None, memo=None, positions=None) -> list[tuple[int, float]]:
     """The best ``k`` documents for an OR of ``terms`` (field, text, boost), as (docnum, score), best first and
     ties in claims-file order (the ``pos`` column: with two writer processes, docnums interleave). Scores are
     whoosh's BM25F: the same statistics and per-posting formula, summed over the terms (tests/test_scoring.py
@@ -268,7 +280,8 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
     Term at a time over whole posting blocks: whoosh's own matcher tree costs a few microseconds per posting in
     Python and cannot prune when many claims tie (and then its top-k was seen to miss tied documents). This reads
     whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh.
-    ``memo`` (an index.Memo) remembers each term's scored postings for the next query."""
+    ``memo`` (an index.Memo) remembers each term's scored postings for the next query; ``positions`` (the ``pos``
+    column, or a list of it) saves reading the column again."""
     from collections import Counter
 
     scores: dict[int, float] = {}
@@ -307,7 +320,7 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
 
         floor = heapq.nlargest(k, scores.values())[-1]
         scores = {d: s for d, s in scores.items() if s >= floor}  # keeps every tie at the k-th score
-    pos = searcher.reader().column_reader("pos")
+    pos = positions if positions is not None else searcher.reader().column_reader("pos")
     return sorted(scores.items(), key=lambda item: (-item[1], pos[item[0]]))[:k]
 
 
