@@ -388,22 +388,25 @@ def test_what_a_handle_remembers_gives_the_answers_of_a_fresh_handle(engine, tmp
     questions = [q["q"] for q in yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))
                  ["questions"]]
     asked = [(q, {}) for q in questions + questions[::-1]]
-    asked += [("PD-L1 expression", {"refs": [45]}), ("PD-L1 expression", {}), ("pd-l1", {"kinds": ["figure"]})]
+    asked += [("PD-L1 expression", {"refs": [45]}), ("PD-L1 expression", {}), ("pd-l1", {"kinds": ["figure"]}),
+              ("TIM-3", {"refs": [45]}), ("TIM-3", {"refs": [44]}), ("pd-l1", {"kinds": ["figure"]})]
     handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine=engine)
     backend = handle.backend
     scored = getattr(backend, "postings", None)  # whoosh's scored postings per term
     if scored is not None:
         backend.postings = scored = index.Memo(sizes[0], 50 * sizes[1])
+        backend._filters = index.Memo(2, 50 * sizes[1])  # whoosh's claims per filter, forgetting between searches
     for question, filters in asked:
         remembered = _answer(handle, question, **filters)
         kept = handle.specs, handle.passages
         handle.specs, handle.passages = index.Memo(sizes[0]), index.Memo(sizes[1])
         if scored is not None:
-            backend.postings = index.Memo(sizes[0], 50 * sizes[1])
+            kept_filters = backend._filters
+            backend.postings, backend._filters = index.Memo(sizes[0], 50 * sizes[1]), index.Memo(2)
         assert remembered == _answer(handle, question, **filters), question
         handle.specs, handle.passages = kept
         if scored is not None:
-            backend.postings = scored
+            backend.postings, backend._filters = scored, kept_filters
             assert len(scored.values) <= sizes[0] and scored.held <= 50 * sizes[1]
         assert len(handle.specs.values) <= sizes[0] and len(handle.passages.values) <= sizes[1]
     assert handle.specs.values and handle.passages.values and (scored is None or scored.values)

@@ -15,6 +15,8 @@ from pathlib import Path
 PROCS_FROM = 5000  # two writer processes from this many claims (2 cores here); one is faster below
 SCORED_TERMS = 1024  # terms whose scored postings an open index remembers
 SCORED_POSTINGS = 500_000  # and postings in all (about 70 bytes each)
+FILTER_SETS = 256  # filter combinations whose claims an open index remembers
+FILTER_DOCS = 2_000_000  # and claims in all (a set of ints: about 60 bytes each)
 POSITIONS_READ = 50_000  # up to this many documents, their claims-file positions are read into a list at once
 
 
@@ -159,6 +161,8 @@ class WhooshBackend:
         self.postings = Memo(SCORED_TERMS, SCORED_POSTINGS)
         self._frequencies = Memo(4 * SCORED_TERMS)  # (what, field, term) -> document frequency or IDF
         self._positions: list[int] | None = None  # each document's claims-file position, read when first needed
+        # the claims a filter allows (--doc, --kind, ref:...), for the next query with the same filters
+        self._filters = Memo(FILTER_SETS, FILTER_DOCS)
 
     def positions(self):
         """Each document's claims-file position (the ``pos`` column): a list, read once, for an index of up to
@@ -194,7 +198,11 @@ class WhooshBackend:
             return None
         from whoosh import query as Q
 
-        return SetDocs(set(self.searcher.docs_for_query(Q.And(filters))))
+        query = Q.And(filters)
+        # keyed by the query itself (its repr names every term); a set the search only reads (SetDocs' operations
+        # make new sets), so it can be shared
+        return self._filters.get(repr(query), lambda: SetDocs(set(self.searcher.docs_for_query(query))),
+                                 weigh=lambda s: len(s.docs))
 
     def top_scores(self, terms, k: int, allowed: SetDocs | None, coord: float,
                    doc_groups: dict | None) -> list[tuple[int, float]]:
