@@ -343,3 +343,22 @@ def test_other_agents_are_named_as_the_sentence_names_them(tmp_path):
     rows = regimens(load_claims(tmp_path / "claims.yaml")["claims"])
     assert [(r["basis"], r["agents"], r["claims"]) for r in rows] == [
         ("preclinical", ["PD-1 blocker", "histone deacetylase inhibitors"], ["r-1-01"])]
+
+
+def test_an_indication_the_lexicon_lacks_is_quoted_from_the_approval_sentence(tmp_path):
+    """"approved ... for MSI-H solid tumours": the sentence names its indication, so it is not inferred from the
+    sentence before (which gave "melanoma (inferred from ...)", a statement the corpus does not make)."""
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import approvals
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("1. Approvals\n\nMany patients with melanoma relapse on PD-1 blockers [3]. Pembrolizumab was "
+                   "approved by the FDA in 2017 for MSI-H solid tumours regardless of tissue of origin [4].\n",
+                   encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    (row,) = approvals(load_claims(tmp_path / "claims.yaml")["claims"])
+    assert (row["drugs"], row["indication"], row["year"], row["refs"], row["claims"]) == (
+        ["pembrolizumab"], "MSI-H solid tumours", 2017, [4], ["r-1-02"])
+    assert "indication_inferred_from" not in row

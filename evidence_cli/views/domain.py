@@ -18,6 +18,11 @@ _FDA = re.compile(r"\bFDA\b|Food and Drug Administration")
 _EMA = re.compile(r"\bEMA\b|European Medicines Agency|European Commission")
 _COMBO = re.compile(r"in combination with (?P<what>.*?),?\s+for (?:treating|the treatment of) (?P<ind>[^.;]+)")
 _APPOSITIVE = re.compile(r"(?:form|type|subtype|kind) of\s*$")
+# an indication the sentence names in words the lexicon has no cancer for: "approved ... for MSI-H solid tumours"
+_FOR_INDICATION = re.compile(
+    r"\bapprov\w*\b[^.;]{0,60}?\bfor\s+(?:the\s+)?(?:treatment\s+of\s+|treating\s+)?(?:patients\s+with\s+)?"
+    r"(?P<ind>(?:[\w+/-]+\s+){0,5}?(?:tumou?rs?|cancers?|carcinomas?|lymphomas?|leukaemias?|leukemias?|sarcomas?"
+    r"|melanomas?|myelomas?|neoplasms?|diseases?))\b", re.I)
 
 
 def per_document(view, claims: list[dict], **options) -> list[dict]:
@@ -114,6 +119,9 @@ def approvals(claims: list[dict], drug: str | None = None, documents: list[dict]
             base["regulator_inferred_from"] = regulator_from
         indications = [(_label(k), None) for k in _unique(e["id"] for e in cancers if not in_ind(e))]
         combo_named = combo is not None and any(in_ind(e) for e in cancers)  # the combination's own indication
+        quoted = _FOR_INDICATION.search(text) if not cancers else None
+        if not indications and quoted and (subjects or any(len(g) > 1 for g in groups)):
+            indications = [(quoted.group("ind"), None)]  # in the sentence's words, never from another sentence
         if not indications and not combo_named and (subjects or any(len(g) > 1 for g in groups)):
             indications = [_indication_nearby(claims, i, outlines.get(c["doc"], {}))]  # its context, as an inference
         # "the nivolumab-relatlimab combination", "nivolumab plus ipilimumab": one row per group and indication
