@@ -362,3 +362,19 @@ def test_an_indication_the_lexicon_lacks_is_quoted_from_the_approval_sentence(tm
     assert (row["drugs"], row["indication"], row["year"], row["refs"], row["claims"]) == (
         ["pembrolizumab"], "MSI-H solid tumours", 2017, [4], ["r-1-02"])
     assert "indication_inferred_from" not in row
+
+
+def test_one_agent_with_a_list_of_others_is_one_regimen_per_listed_agent(chapter_claims):
+    """2.3-16 lists three kinds of agent atezolizumab is tested with, 2.2-30 two that PD-1 blockers are: one
+    regimen each, not a four-agent regimen the chapter never states; and the LIGHT fusion regimen rests on the
+    animal study its "In turn, this ..." sums up."""
+    from evidence_cli.views.domain import regimens
+
+    rows = regimens(chapter_claims["claims"])
+    assert [r["agents"] for r in rows if r["basis_claim"] == "wong2017-2.3-16"] == [
+        ["atezolizumab", "conventional cancer treatments"], ["atezolizumab", "small molecule drugs"],
+        ["atezolizumab", "investigational immunotherapies"]]
+    assert [r["agents"] for r in rows if r["basis_claim"] == "wong2017-2.2-30"] == [
+        ["PD-1 blocker", "small molecule drugs"], ["PD-1 blocker", "vaccines or CAR T cells"]]
+    (light,) = [r for r in rows if r["agents"][0] == "LIGHT-anti-EGFR fusion molecule"]
+    assert (light["basis"], light["basis_claim"], light["refs"]) == ("preclinical", "wong2017-2.6-17", [48])

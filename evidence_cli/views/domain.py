@@ -8,6 +8,7 @@ the row says so and shows the cited chain behind it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import cache
 
@@ -579,8 +580,27 @@ def _arms(claim: dict) -> list[dict]:
     out = []
     for a in arms:
         name = " or ".join(a["examples"]) if a["agent"] == "drug" else a["agent"]
-        out.append({"agent": name, "examples": a["examples"] if a["agent"] != "drug" else []})
+        out.append({"agent": name, "examples": a["examples"] if a["agent"] != "drug" else [],
+                    "_span": (a["at"], a.get("_end_text", a.get("_end", a["at"])))})
     return out
+
+
+_TOGETHER = re.compile(r"\bplus\b|together with|combined|combination|\+", re.I)
+
+
+def _alternatives(text: str, arms: list[dict]) -> list[list[dict]]:
+    """One checkpoint arm with a list of other agents ("atezolizumab ... in combination with conventional
+    treatments, small molecule drugs and other investigational immunotherapies"): one combination per listed
+    agent, as the sentence states them, not one regimen of all; agents joined by "plus" stay together."""
+    names = _drug_names(arms)
+    core = [a for a in arms if _is_checkpoint_class(a["agent"]) or a["agent"] in names]
+    others = [a for a in arms if a not in core]
+    if len(core) != 1 or len(others) < 2:
+        return [arms]
+    spans = sorted(a["_span"] for a in others)
+    if any(_TOGETHER.search(text[a_end:b_start]) for (_, a_end), (b_start, _) in itertools.pairwise(spans)):
+        return [arms]
+    return [[*core, other] if core[0]["_span"] < other["_span"] else [other, *core] for other in others]
 
 
 def _is_combination(arms: list[dict]) -> bool:
@@ -613,7 +633,8 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
             continue
         # "the nivolumab-ipilimumab and the nivolumab-relatlimab combinations": one regimen per combination
         combos = [g for g in _drug_groups(c["text"], _ents(c, "drug")) if len(g) > 1]
-        arm_sets = [[{"agent": d, "examples": []} for d in g] for g in combos] if len(combos) > 1 else [_arms(c)]
+        arm_sets = ([[{"agent": d, "examples": []} for d in g] for g in combos] if len(combos) > 1
+                    else _alternatives(c["text"], _arms(c)))
         for arms in arm_sets:
             _regimen_of(c, i, arms, live, mechs, by_id, rows)
     rows.extend(_inferred(live, mechs, rows))
@@ -656,6 +677,11 @@ def _regimen_of(c: dict, i: int, arms: list[dict], live: list[dict], mechs: list
     if not _is_combination(arms) or not _COMBINING.search(" ".join(x["text"] for x in chain)):
         return
     basis, data = _basis(c, i, live)
+    if basis == "stated":  # "In animal tumor studies, ... This ... In turn, this prevented resistance ...": the data
+        for x in chain[:-1]:  # of the sentences the statement sums up, unhedged
+            if x.get("tier") in _PATIENT_TIERS | _LAB_TIERS and not _hedged(x):
+                basis, data = ("reported" if x["tier"] in _PATIENT_TIERS else "preclinical"), x
+                break
     if data is not c and data["id"] not in {x["id"] for x in chain}:
         chain = [*chain, data]
     agents = _unique(_arm_label(a) for a in arms)  # each agent once
