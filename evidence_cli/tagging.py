@@ -133,8 +133,9 @@ HEDGE_CUES: tuple[tuple[str, str], ...] = (
     (r"\bwarrants? further investigation\b|\b(?:necessary|needed) to (?:confirm|establish)\b"
      r"|\b(?:further|more|additional)\s+(?:\w+\s+){0,3}?(?:studies|research|work|investigations?|trials)\s+"
      r"(?:is|are|will be)\s+(?:needed|required|warranted)\b", "strong"),
-    (r"\bspeculat(?:e|es|ed|ing)\b|\bpostulat(?:e|es|ed|ing)\b|\b(?:opens?|raises?) (?:up )?the possibility\b",
-     "moderate"),
+    (r"\bspeculat(?:e|es|ed|ing)\b|\bpostulat(?:e|es|ed|ing)\b|\b(?:opens?|raises?) (?:up )?the possibility\b"
+     r"|\bconceivabl[ey]\b", "moderate"),
+    (r"\bno (?:data|evidence) (?:yet )?supports?\b|\bremains? (?:to be )?unproven\b", "strong"),
     (r"\bcould (?:potentially|possibly)\b", "moderate"),
     (r"\bmight\b", "moderate"),
     (r"\bmay\b", "moderate"),

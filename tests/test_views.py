@@ -378,3 +378,26 @@ def test_one_agent_with_a_list_of_others_is_one_regimen_per_listed_agent(chapter
         ["PD-1 blocker", "small molecule drugs"], ["PD-1 blocker", "vaccines or CAR T cells"]]
     (light,) = [r for r in rows if r["agents"][0] == "LIGHT-anti-EGFR fusion molecule"]
     assert (light["basis"], light["basis_claim"], light["refs"]) == ("preclinical", "wong2017-2.6-17", [48])
+
+
+@pytest.mark.parametrize(("sentence", "agents", "basis"), [
+    ("Tiragolumab might enhance the activity of atezolizumab in lung cancer [8].", ["tiragolumab", "atezolizumab"],
+     "proposed"),
+    ("Dual LAG-3 and PD-1 blockade may overcome resistance in these tumours [9].", ["LAG-3 blocker", "PD-1 blocker"],
+     "proposed"),
+    ("Vibostolimab is being tested with pembrolizumab in melanoma [15].", ["vibostolimab", "pembrolizumab"],
+     "proposed"),
+    ("An oncolytic virus sensitised the tumours to anti-PD-1 antibodies in mice [9].",
+     ["oncolytic viruses", "PD-1 blocker"], "preclinical"),
+])
+def test_combining_words_of_other_reviews(tmp_path, sentence, agents, basis):
+    from evidence_cli.ingest import ingest
+    from evidence_cli.store import load_claims
+    from evidence_cli.tagging import tag_claims
+    from evidence_cli.views.domain import regimens
+
+    doc = tmp_path / "r.txt"
+    doc.write_text(f"1. Combinations\n\n{sentence}\n", encoding="utf-8")
+    ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
+    assert [(r["agents"], r["basis"]) for r in regimens(load_claims(tmp_path / "claims.yaml")["claims"])] == [
+        (agents, basis)]

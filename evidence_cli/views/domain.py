@@ -502,7 +502,8 @@ def _is_checkpoint_class(name: str) -> bool:
     return name == GENERIC or (name.endswith(" blocker") and all(
         part in known for part in name.removesuffix(" blocker").split("/")))
 _CO_BLOCKADE = re.compile(r"\b(?:co-?blockade|dual blockade|combined blockade|simultaneous blockade) of (?:both )?"
-                          r"(\S+) and (\S+?)(?=[\s,.]|$)", re.I)
+                          r"(\S+) and (\S+?)(?=[\s,.]|$)|\b(?:dual|combined|simultaneous) (\S+) and (\S+) blockade\b",
+                          re.I)
 _LIKE_CLAUSE = re.compile(r"^Like [^,]+,")
 # a sentence about the one before: "This approach", "These combinations", "In turn, this"
 _ANAPHOR = re.compile(r"(?:[A-Z][a-z]+(?: [a-z]+){0,2}, )?(?:this|these)\b", re.I)
@@ -510,9 +511,10 @@ _PROPOSED = re.compile(r"\b(?:might|may|could|would|strategy|being tested|conduc
 _REPORTED = re.compile(r"\b(?:induced|showed?|shown|demonstrated|prevented|can prevent|responses)\b", re.I)
 _COMBINING = re.compile(
     r"combin|co-?blockade|(?:dual|simultaneous) blockade|synergi|fus(?:ed|ion)|\bplus\b|together with"
-    r"|\badd(?:ed|ing)? to\b"
+    r"|\badd(?:ed|ing)? to\b|\b(?:tested|given|administered|studied|evaluated) (?:together )?with\b|sensiti[sz]"
     r"|\b(?:prevent|overc[oa]m|revers|restor|circumvent)\w*\s+(?:\w+\s+){0,3}?(?:resistance|sensitivity)"
-    r"|\b(?:improv|enhanc|increas)\w*\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:efficacy|sensitivity)", re.I)
+    r"|\b(?:improv|enhanc|increas)\w*\s+(?:the\s+)?(?:\w+\s+){0,2}?(?:efficacy|sensitivity|activity|responses?)",
+    re.I)
 # Basis of a regimen, strongest first: data from patients; data from animals or cells; a statement of the document
 # that names no data; a proposal; the tool's own inference. A regimen's basis is its strongest claim's.
 BASES = {
@@ -550,7 +552,7 @@ def _arms(claim: dict) -> list[dict]:
     m = _CO_BLOCKADE.search(text)
     if m:
         labels = _checkpoint_classes()[1]
-        for name in m.groups():
+        for name in filter(None, m.groups()):
             label = f"{labels.get(name, name)} blocker"  # the lexicon's name for it: "TIM3" is TIM-3
             if not any(a["agent"] == label for a in arms):
                 arms.append({"agent": label, "examples": [], "at": m.start()})
