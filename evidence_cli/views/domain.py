@@ -501,6 +501,8 @@ def _is_checkpoint_class(name: str) -> bool:
     known = set(labels.values())
     return name == GENERIC or (name.endswith(" blocker") and all(
         part in known for part in name.removesuffix(" blocker").split("/")))
+
+
 _CO_BLOCKADE = re.compile(r"\b(?:co-?blockade|dual blockade|combined blockade|simultaneous blockade) of (?:both )?"
                           r"(\S+) and (\S+?)(?=[\s,.]|$)|\b(?:dual|combined|simultaneous) (\S+) and (\S+) blockade\b",
                           re.I)
@@ -539,7 +541,9 @@ def _arms(claim: dict) -> list[dict]:
     drugs = sorted((e for e in _ents(claim, "drug") if e["start"] >= skip_to), key=lambda e: e["start"])
     arms: list[dict] = []
     used: set[int] = set()
-    found = sorted(x for x in _class_mentions(text) if x[0] >= skip_to)
+    # a class word inside a drug's name is that drug ("gp100 vaccine"), not an arm of its own
+    found = sorted(x for x in _class_mentions(text) if x[0] >= skip_to
+                   and not any(d["start"] < x[1] and x[0] < d["end"] for d in drugs))
     for n, (start, end, label) in enumerate(found):
         stop = min(end + 60, found[n + 1][0] if n + 1 < len(found) else len(text))
         examples = []
