@@ -131,6 +131,7 @@ class Regimen(Record):
     hedged: bool
     claims: list[str]
     refs: list[int]
+    regimen_refs: list[int]  # the refs of its own claims, not of the mechanism claims it is linked to
     rationale: list[dict]
     numbers: list[str]
     inference: str = OMIT

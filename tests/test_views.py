@@ -404,3 +404,14 @@ def test_combining_words_of_other_reviews(tmp_path, sentence, agents, basis):
     ingest([doc], tmp_path / "claims.yaml", tag=tag_claims)
     assert [(r["agents"], r["basis"]) for r in regimens(load_claims(tmp_path / "claims.yaml")["claims"])] == [
         (agents, basis)]
+
+
+def test_a_regimens_own_refs_are_told_apart_from_its_mechanisms(chapter_claims):
+    """2.6-08 proposes PD-1 + PD-L1 blockers and prints no reference; [43] is the mechanism claim's (IFN-γ raises
+    PD-L1). A reader of the export's table must not take [43] for the combination's source."""
+    from evidence_cli.render.markdown import _regimen_refs
+    from evidence_cli.views.domain import regimens
+
+    (row,) = [r for r in regimens(chapter_claims["claims"]) if r["basis_claim"] == "wong2017-2.6-08"]
+    assert (row["refs"], row["regimen_refs"]) == ([43], [])
+    assert _regimen_refs(row) == "none; the mechanism's: [43]"

@@ -81,6 +81,13 @@ def _refs(refs: list[int]) -> str:
     return ", ".join(f"[{r}]" for r in refs) or "none"
 
 
+def _regimen_refs(row: dict) -> str:
+    """A regimen's own refs, then those of the mechanism claims it is linked to, said apart."""
+    own = row.get("regimen_refs", row["refs"])
+    mechanism = [r for r in row["refs"] if r not in own]
+    return _refs(own) + (f"; the mechanism's: {_refs(mechanism)}" if mechanism else "")
+
+
 def _mermaid_label(text: str) -> str:
     return text.replace('"', "'").replace("[", "(").replace("]", ")")
 
@@ -197,7 +204,7 @@ def export_markdown(title: str, sources: list[dict], sections: dict, claims_by_i
         for r in sections["regimens"]:
             rows.append([escape(" + ".join(r["agents"])), r["basis"], _ids([r["basis_claim"]] if r.get("basis_claim")
                                                                            else []) or "—",
-                         r["tier"], ", ".join(r["against"]) or "—", _ids(r["claims"]), _refs(r["refs"])])
+                         r["tier"], ", ".join(r["against"]) or "—", _ids(r["claims"]), _regimen_refs(r)])
             used.update(r["claims"])
         out.append(_table(["regimen", "basis", "basis from", "tier", "against", "claims", "refs"], rows))
         if sections.get("regimens_left_out"):

@@ -657,7 +657,11 @@ def regimens(claims: list[dict], against: str | None = None, with_drug: str | No
     rows.sort(key=lambda r: (_BASIS_ORDER[r["basis"]], tier_rank(r["tier"])))
     for r in rows:
         r.pop("_targets", None)
-        r.pop("_stating", None)
+        stating = r.pop("_stating", None)
+        # the refs of the regimen's own claims (its statements and the data they rest on), apart from those of
+        # the mechanism claims it is linked to: [43] says PD-L1 rises, not that the combination works
+        own = set(stating or r["claims"]) | ({r["basis_claim"]} if r.get("basis_claim") else set())
+        r["regimen_refs"] = _refs_of([by_id[x] for x in r["claims"] if x in own and x in by_id])
     return rows
 
 
