@@ -470,10 +470,23 @@ def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[s
     unknown = [t for t in plan.tiers if t not in TIERS]
     if unknown:
         raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
-    for wanted in plan.sections:
+    for k, wanted in enumerate(list(plan.sections)):
         head = " ".join(wanted.rstrip(".").split())
-        if not any(s == head or s.startswith(head + ".") for s in known_sections):
-            raise UsageError(f"unknown section {wanted!r}; sections here: {', '.join(known_sections)}")
+        if any(s == head or s.startswith(head + ".") for s in known_sections):
+            continue
+        # words of a heading ("replication arrest"): every section whose heading holds them, in that order
+        words = _heading_key(head)
+        titles = [s for s in known_sections if " " in s and words and f" {words} " in f" {_heading_key(s)} "]
+        if not titles:
+            shown = ", ".join(known_sections[:20]) + (f", … ({len(known_sections) - 20} more)"
+                                                      if len(known_sections) > 20 else "")
+            raise UsageError(f"unknown section {wanted!r}; sections here: {shown} (see `evidence sections`)")
+        plan.sections[k:k + 1] = titles  # each heading whole, as the engines index it
+
+
+def _heading_key(text: str) -> str:
+    """A heading's words for matching: lower case, apostrophes and accents typed any way ("5´UTR" is "5'UTR")."""
+    return " ".join(re.sub(r"[´'’`]", "", text.casefold()).split())
 
 
 def _strip_anti(name: str) -> str:

@@ -312,3 +312,15 @@ def test_the_console_entry_registers_only_the_invoked_command_and_behaves_the_sa
     assert code == 2 and "Did you mean 'query'?" in err and len(registered) > 10
     code, out, _, registered = run("--help")
     assert code == 0 and "regimens" in out and len(registered) > 10
+
+
+def test_a_sections_heading_words_name_it(index_dir):
+    """Words of a heading, not its whole ("replication arrest" of a long BMC subheading, which exited 2), name
+    every section whose heading holds them in that order; an apostrophe or accent may be typed any way."""
+    from evidence_cli.query_plan import _heading_key
+
+    part = json.loads(q(index_dir, "resistance", "--section", "immune resistance", "-f", "json", "-n", "50").stdout)
+    assert part and {h["section"] for h in part} == {"2.5"}
+    both = json.loads(q(index_dir, "resistance", "--section", "adaptive", "-f", "json", "-n", "50").stdout)
+    assert {h["section"] for h in both} == {"2.5", "2.6"}
+    assert _heading_key("SNPs in the exon 1 (5´UTR)") == _heading_key("snps in the exon 1 (5'UTR)")
