@@ -47,6 +47,10 @@ FIELDS = {
     "matched / unmatched": "the query's terms a hit mentions and does not mention",
     "generic": "a query term found in more than a fifth of the claims, which tells them apart poorly",
     "basis_claim": "the claim that gives a regimen its basis",
+    "regimen tier / hedged": "a regimen's best evidence tier among its own statements (not its mechanism's), and "
+                             "whether any of them is hedged; each claim of its tree shows its own",
+    "regimen_refs": "the refs of a regimen's own statements and data, without those of the mechanism claims it is "
+                    "linked to (which its refs also list)",
     "inferred_from": "a value the tool took from elsewhere (a section title, a nearby sentence), with the claim",
     "edited_since_ingest": "a person changed the claim after ingest: the value is theirs, not the source's",
     "orphaned": "the sentence is no longer in the source; kept for its hand edits",
