@@ -44,8 +44,9 @@ from evidence_cli.layout import (
 )
 from evidence_cli.pdf import Line
 
-# A full line of a hard-wrapped text is ~84-100 characters; a paragraph's last line is usually shorter.
-SHORT_LINE = 84
+# A paragraph's last line is usually shorter than the text's full lines: under this share of their width (the
+# width a hard-wrapped text is set to, see _Segmenter.width)
+SHORT_LINE = 0.91
 
 _WORD_BEFORE_HYPHEN = re.compile(r"([\w]+)-$")
 _WORD_AFTER = re.compile(r"^([\w]+)")
@@ -742,7 +743,7 @@ class _Segmenter:
         indented = line.text[:1].isspace()
         continues_item = self.in_item and (indented or (stripped[:1].islower() and prev[-1:] not in TERMINAL))
         new_paragraph = not self.stream or (
-            self.gap and prev[-1:] in TERMINAL and len(prev) < SHORT_LINE and stripped[:1].isupper()
+            self.gap and prev[-1:] in TERMINAL and len(prev) < SHORT_LINE * self.width and stripped[:1].isupper()
         ) or (self.unwrapped and _ends_sentence(prev) and _starts_sentence(stripped) and not indented) or (
             self.in_item and not continues_item)
         self.in_item = continues_item

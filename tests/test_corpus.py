@@ -254,3 +254,17 @@ def test_a_unit_after_a_number_ends_a_sentence():
     assert [s.text for s in segment(raw, meta)] == [
         "Cells were labelled with Cy5-IL-2 for 30 min.", "Compared to unlabeled DCs, they bound more [2].",
         "The gel ran at 80 V.", "Note, the bands were faint.", "Dr. J. Smith used approx. 5 min. incubations."]
+
+
+def test_a_full_line_before_a_blank_line_goes_on_in_a_text_wrapped_narrower():
+    """A blank line after a line of the text's full width (an extractor's page break) does not end the paragraph,
+    whatever width the text is wrapped at: the limit was 84 characters, the chapter's width, so in a text wrapped
+    at 72 every line looked like a paragraph's last."""
+    raw = ("Results\n\nImmune checkpoint blockers have changed the treatment of melanoma and\n"
+           "lung cancer in the last decade, and more of the patients respond a year.\n\n"
+           "Responses are durable in a minority of patients [2]. Most tumours never\n"
+           "respond to them at all, and several mechanisms of resistance explain why\n"
+           "this happens in so many of the patients who are treated with them now.\nOther tumours relapse later.\n\n"
+           "A lack of T cells in the tumour is one such mechanism of resistance [3].\n")
+    meta = DocMeta(id="d", path="d.txt", sha256="0" * 64)
+    assert [s.paragraph for s in segment(raw, meta)] == [1, 1, 1, 1, 2]
