@@ -485,8 +485,9 @@ def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[s
 
 
 def _heading_key(text: str) -> str:
-    """A heading's words for matching: lower case, apostrophes and accents typed any way ("5´UTR" is "5'UTR")."""
-    return " ".join(re.sub(r"[´'’`]", "", text.casefold()).split())
+    """A heading's words for matching: lower case, apostrophes and accents typed any way ("5´UTR" is "5'UTR"),
+    without the punctuation around them ("(5'UTR)", "survival—MTT")."""
+    return " ".join(re.findall(r"\w+", re.sub(r"[´'’`]", "", text.casefold())))
 
 
 def _strip_anti(name: str) -> str:

@@ -323,4 +323,5 @@ def test_a_sections_heading_words_name_it(index_dir):
     assert part and {h["section"] for h in part} == {"2.5"}
     both = json.loads(q(index_dir, "resistance", "--section", "adaptive", "-f", "json", "-n", "50").stdout)
     assert {h["section"] for h in both} == {"2.5", "2.6"}
-    assert _heading_key("SNPs in the exon 1 (5´UTR)") == _heading_key("snps in the exon 1 (5'UTR)")
+    assert _heading_key("SNPs in the exon 1 (5´UTR) of TMPRSS2") == "snps in the exon 1 5utr of tmprss2"
+    assert f" {_heading_key('exon 1 5’UTR')} " in f" {_heading_key('SNPs in the exon 1 (5´UTR) of TMPRSS2')} "
