@@ -470,9 +470,11 @@ def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[s
     unknown = [t for t in plan.tiers if t not in TIERS]
     if unknown:
         raise UsageError(f"unknown tier {unknown[0]!r}; choose from {', '.join(TIERS)}")
-    for k, wanted in enumerate(list(plan.sections)):
+    resolved: list[str] = []
+    for wanted in plan.sections:
         head = " ".join(wanted.rstrip(".").split())
         if any(s == head or s.startswith(head + ".") for s in known_sections):
+            resolved.append(wanted)
             continue
         # words of a heading ("replication arrest"): every section whose heading holds them, in that order
         words = _heading_key(head)
@@ -481,7 +483,8 @@ def check_filters(plan: QueryPlan, known_sections: list[str], known_docs: list[s
             shown = ", ".join(known_sections[:20]) + (f", … ({len(known_sections) - 20} more)"
                                                       if len(known_sections) > 20 else "")
             raise UsageError(f"unknown section {wanted!r}; sections here: {shown} (see `evidence sections`)")
-        plan.sections[k:k + 1] = titles  # each heading whole, as the engines index it
+        resolved.extend(titles)  # each heading whole, as the engines index it
+    plan.sections[:] = resolved
 
 
 def _heading_key(text: str) -> str:

@@ -325,3 +325,17 @@ def test_a_sections_heading_words_name_it(index_dir):
     assert {h["section"] for h in both} == {"2.5", "2.6"}
     assert _heading_key("SNPs in the exon 1 (5´UTR) of TMPRSS2") == "snps in the exon 1 5utr of tmprss2"
     assert f" {_heading_key('exon 1 5’UTR')} " in f" {_heading_key('SNPs in the exon 1 (5´UTR) of TMPRSS2')} "
+
+
+def test_several_sections_named_by_heading_words_each_give_their_headings():
+    """Two section filters by heading words: each is replaced by its headings (the second was once replaced at
+    the first's shifted place, leaving it unresolved)."""
+    from evidence_cli.query_plan import QueryPlan, check_filters
+
+    known = ["2.5", "2.6", "adaptive immune resistance", "strategies to counteract adaptive resistance",
+             "ctla-4 blockade"]
+    plan = QueryPlan(text="x")
+    plan.sections.extend(["adaptive", "ctla-4", "2.5"])
+    check_filters(plan, known)
+    assert plan.sections == ["adaptive immune resistance", "strategies to counteract adaptive resistance",
+                             "ctla-4 blockade", "2.5"]
