@@ -414,19 +414,35 @@ _AGENT_PHRASE = re.compile(
 GENERIC = "immune checkpoint blocker"
 
 
+class _Checkpoints:
+    """The lexicon's checkpoint molecules as agent names: each name (label or alias) -> its label, each label -> its
+    id, and the patterns of a class ("PD-1/PD-L1 blockers") and of a treatment ("resistance to PD-1 blockade")."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+        for e in lexicon().values():
+            if e.checkpoint:
+                self.ids[e.label] = e.id
+                for name in (e.label, *e.aliases):
+                    if " " not in name:
+                        self.labels.setdefault(name, e.label)
+        self.known = frozenset(self.labels.values())
+        names = "|".join(re.escape(n) for n in sorted(self.labels, key=len, reverse=True))
+        self.classes = re.compile(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?:anti-)?(?P<b>{names}))?"
+                                  rf"(?:[\s-]+{_CLASS_WORDS})(?![\w-])")
+        self.treatments = re.compile(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?P<b>{names}))?[\s-]+"
+                                     rf"(?:blockade|blockers?|inhibitors?|inhibition|(?:immuno)?therapy"
+                                     rf"|antibod(?:y|ies))(?![\w-])")
+
+    def named(self, m: re.Match) -> list[str]:
+        """The labels of the molecules a match of either pattern names, each once."""
+        return list(dict.fromkeys(self.labels[g] for g in (m.group("a"), m.group("b")) if g))
+
+
 @cache
-def _checkpoint_classes() -> tuple[re.Pattern, dict[str, str]]:
-    """The pattern of a checkpoint class's name, and each of its molecules' names -> the lexicon's label."""
-    labels: dict[str, str] = {}
-    for e in lexicon().values():
-        if e.checkpoint:
-            for name in (e.label, *e.aliases):
-                if " " not in name:
-                    labels.setdefault(name, e.label)
-    names = "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?:anti-)?(?P<b>{names}))?"
-                         rf"(?:[\s-]+{_CLASS_WORDS})(?![\w-])")
-    return pattern, labels
+def _checkpoints() -> _Checkpoints:
+    return _Checkpoints()
 
 
 def _agent_phrases(text: str) -> list[tuple[int, int, str]]:
@@ -466,11 +482,9 @@ _AGENT_BEFORE = frozenset("with plus and or on of in this these such other the a
 def _class_mentions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, label) of each kind of agent the text names: checkpoint classes by their molecules' labels
     ("PD-1/PD-L1 blocker"), then the other kinds, then other agents as the text names them."""
-    pattern, labels = _checkpoint_classes()
-    found = []
-    for m in pattern.finditer(text):
-        named = [labels[m.group("a")]] + ([labels[m.group("b")]] if m.group("b") else [])
-        found.append((m.start(), m.end(), "/".join(dict.fromkeys(named)) + " blocker"))
+    checkpoints = _checkpoints()
+    found = [(m.start(), m.end(), "/".join(checkpoints.named(m)) + " blocker")
+             for m in checkpoints.classes.finditer(text)]
     for rx, label in _CLASSES:
         for m in re.finditer(rx, text):
             if not any(a <= m.start() < b for a, b, _ in found):
@@ -484,21 +498,17 @@ def _class_mentions(text: str) -> list[tuple[int, int, str]]:
 def _base_therapies(text: str) -> list[tuple[str, frozenset[str], str]]:
     """The checkpoint treatments a sentence names, blockade included ("resistance to PD-1 blockade"), as (the
     words as written, the lexicon ids of the molecules blocked, the class label "PD-1 blocker")."""
-    _, labels = _checkpoint_classes()
-    ids = {e.label: e.id for e in lexicon().values() if e.checkpoint}
-    names = "|".join(re.escape(n) for n in sorted(labels, key=len, reverse=True))
+    checkpoints = _checkpoints()
     out = []
-    for m in re.finditer(rf"(?<![\w-])(?:anti-)?(?P<a>{names})(?:\s?/\s?(?P<b>{names}))?[\s-]+(?:blockade|blockers?"
-                         rf"|inhibitors?|inhibition|(?:immuno)?therapy|antibod(?:y|ies))(?![\w-])", text):
-        named = list(dict.fromkeys(labels[g] for g in (m.group("a"), m.group("b")) if g))
-        out.append((m.group(0), frozenset(ids[n] for n in named), "/".join(named) + " blocker"))
+    for m in checkpoints.treatments.finditer(text):
+        named = checkpoints.named(m)
+        out.append((m.group(0), frozenset(checkpoints.ids[n] for n in named), "/".join(named) + " blocker"))
     return out
 
 
 def _is_checkpoint_class(name: str) -> bool:
     """"PD-1 blocker", "PD-1/PD-L1 blocker", "immune checkpoint blocker": a class of checkpoint agents."""
-    _, labels = _checkpoint_classes()
-    known = set(labels.values())
+    known = _checkpoints().known
     return name == GENERIC or (name.endswith(" blocker") and all(
         part in known for part in name.removesuffix(" blocker").split("/")))
 
@@ -555,7 +565,7 @@ def _arms(claim: dict) -> list[dict]:
         arms.append({"agent": label, "examples": examples, "at": start, "_start_text": start, "_end_text": end})
     m = _CO_BLOCKADE.search(text)
     if m:
-        labels = _checkpoint_classes()[1]
+        labels = _checkpoints().labels
         for name in filter(None, m.groups()):
             label = f"{labels.get(name, name)} blocker"  # the lexicon's name for it: "TIM3" is TIM-3
             if not any(a["agent"] == label for a in arms):
