@@ -608,8 +608,8 @@ def _alternatives(text: str, arms: list[dict]) -> list[list[dict]]:
     """One checkpoint arm with a list of other agents ("atezolizumab ... in combination with conventional
     treatments, small molecule drugs and other investigational immunotherapies"): one combination per listed
     agent, as the sentence states them, not one regimen of all; agents joined by "plus" stay together."""
-    names = _drug_names(arms)
-    core = [a for a in arms if _is_checkpoint_class(a["agent"]) or a["agent"] in names]
+    checkpoint = _checkpoint_agents(arms)
+    core = [a for a in arms if a["agent"] in checkpoint]
     others = [a for a in arms if a not in core]
     if len(core) != 1 or len(others) < 2:
         return [arms]
@@ -623,10 +623,17 @@ def _is_combination(arms: list[dict]) -> bool:
     """Two distinct checkpoint arms (the generic "immune checkpoint blocker" does not count beside a specific
     one), or a checkpoint arm with another kind of agent."""
     names = {a["agent"] for a in arms}
-    checkpoint = {n for n in names if _is_checkpoint_class(n) or (not n[0].isupper() and n in _drug_names(arms))}
+    checkpoint = _checkpoint_agents(arms)
     other = names - checkpoint
     specific = checkpoint - {GENERIC}
     return len(specific) >= 2 or (bool(other) and bool(checkpoint))
+
+
+def _checkpoint_agents(arms: list[dict]) -> set[str]:
+    """The arms' agents that block a checkpoint: a checkpoint class, or drugs of the lexicon."""
+    drugs = _drug_names(arms)
+    return {a["agent"] for a in arms if _is_checkpoint_class(a["agent"]) or (not a["agent"][0].isupper()
+                                                                          and a["agent"] in drugs)}
 
 
 def _drug_names(arms: list[dict]) -> set[str]:
