@@ -389,6 +389,10 @@ def test_one_agent_with_a_list_of_others_is_one_regimen_per_listed_agent(chapter
      "proposed"),
     ("An oncolytic virus sensitised the tumours to anti-PD-1 antibodies in mice [9].",
      ["oncolytic viruses", "PD-1 blocker"], "preclinical"),
+    # a class set after a drug as what it is describes that drug; a drug the lexicon says blocks another
+    # molecule is no example of the class ("atezolizumab" was shown as a TIGIT blocker)
+    ("Tiragolumab, an anti-TIGIT antibody, might enhance the activity of atezolizumab in lung cancer [8].",
+     ["tiragolumab", "atezolizumab"], "proposed"),
     # a class word inside a drug's name is that drug, not a third agent
     ("In a phase III trial, ipilimumab plus the gp100 vaccine improved survival to 10 months [2].",
      ["ipilimumab", "gp100_vaccine"], "reported"),

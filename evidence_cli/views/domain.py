@@ -551,15 +551,18 @@ def _arms(claim: dict) -> list[dict]:
     drugs = sorted((e for e in _ents(claim, "drug") if e["start"] >= skip_to), key=lambda e: e["start"])
     arms: list[dict] = []
     used: set[int] = set()
-    # a class word inside a drug's name is that drug ("gp100 vaccine"), not an arm of its own
+    # a class word inside a drug's name is that drug ("gp100 vaccine"), and a class set after a drug as what it is
+    # ("Tiragolumab, an anti-TIGIT antibody, ...") describes that drug: neither is an arm of its own
     found = sorted(x for x in _class_mentions(text) if x[0] >= skip_to
-                   and not any(d["start"] < x[1] and x[0] < d["end"] for d in drugs))
+                   and not any(d["start"] < x[1] and x[0] < d["end"] for d in drugs)
+                   and not any(_APPOSED.fullmatch(text, d["end"], x[0]) for d in drugs))
+    lex = lexicon()
     for n, (start, end, label) in enumerate(found):
         stop = min(end + 60, found[n + 1][0] if n + 1 < len(found) else len(text))
         examples = []
         if re.match(r"\s*(?:such as|like|e\.g\.|,)", text[end:]):
             for e in drugs:
-                if end <= e["start"] < stop:
+                if end <= e["start"] < stop and _may_be_example(lex.get(e["id"]), label):
                     examples.append(e["id"])
                     used.add(e["start"])
         arms.append({"agent": label, "examples": examples, "at": start, "_start_text": start, "_end_text": end})
@@ -627,6 +630,19 @@ def _is_combination(arms: list[dict]) -> bool:
     other = names - checkpoint
     specific = checkpoint - {GENERIC}
     return len(specific) >= 2 or (bool(other) and bool(checkpoint))
+
+
+_APPOSED = re.compile(r",\s+(?:an?|the)\s+")  # "Tiragolumab, an anti-TIGIT antibody"
+
+
+def _may_be_example(drug, label: str) -> bool:
+    """Whether a drug after a class ("PD-1 blockers, nivolumab ...") can be one of its examples: not when the class
+    names checkpoint molecules and the lexicon says the drug blocks another ("anti-TIGIT antibody, ...
+    atezolizumab" is no TIGIT blocker)."""
+    checkpoints = _checkpoints()
+    if drug is None or not drug.target or label == GENERIC or not _is_checkpoint_class(label):
+        return True
+    return drug.target in {checkpoints.ids[n] for n in label.removesuffix(" blocker").split("/")}
 
 
 def _checkpoint_agents(arms: list[dict]) -> set[str]:
