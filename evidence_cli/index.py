@@ -664,8 +664,8 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
     for x in specs:  # which of the best hits each term matches
         if not pool_docs or not x["count"]:
             x["hits"] = set()
-        elif getattr(backend, "stores_terms", False):  # from the hits' own stored terms, in Python
-            x["hits"] = {docnum for *_, docnum in ranked if passage[docnum].matches(x)}
+        elif getattr(backend, "stores_terms", False):  # from the hits' own stored terms, in Python, when asked
+            x["hits"] = _StoredMatches(x, passage)
         else:  # one question per term to the engine
             x["hits"] = x["docs"].members(pool_docs)
     shown = {st for x in specs for st in x["stems"]}
@@ -700,6 +700,8 @@ def search(handle: IndexHandle, plan, limit: int = 10, highlight: bool = True) -
             found = [i for i, x in enumerate(specific) if docnum in x["hits"] or passage[docnum].has(x)]
             if len(found) > 1:
                 together.update(found)
+                if len(together) == len(specific):  # every term is with another: no more to learn
+                    break
         isolated = [x["term"].label for i, x in enumerate(specific) if i not in together]
     return SearchResult(hits, coverage, isolated)
 
@@ -735,6 +737,21 @@ def matches(spec: dict, fields: dict) -> bool:
             return True
     return bool(term.gene and term.gene.lower() in entities and term.rank_words
                 and all(not spec["rank_forms"][w].isdisjoint(terms) for w in term.rank_words))
+
+
+class _StoredMatches:
+    """The best hits that match a term (``docnum in it``), each answered from the hit's own stored terms when first
+    asked: a search asks about the hits it shows and the few it looks at for isolated terms, not the whole pool."""
+
+    __slots__ = ("passages", "spec")
+
+    def __init__(self, spec: dict, passages: dict[int, _Passage]) -> None:
+        self.spec = spec
+        self.passages = passages
+
+    def __contains__(self, docnum: int) -> bool:
+        found = self.passages.get(docnum)
+        return found is not None and found.matches(self.spec)
 
 
 class _Passage:

@@ -19,7 +19,7 @@ from tantivy import Query as Q
 
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
 ADDRESSES = 200_000  # hits' addresses remembered, then forgotten at once (a long batch or MCP session stays bounded)
-CANDIDATES = 100  # the first candidate lists are at least this long (then four times longer until exact)
+CANDIDATES = 40  # the first candidate lists are at least this long (then four times longer until exact)
 INDEX_THREADS = 1  # one: tantivy's document order is then the claims file's (two interleave; no faster at 100k)
 LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
 STORED_FIELDS = ("near", "near_entities", "terms", "entities", "data")
@@ -273,7 +273,7 @@ class TantivyBackend:
             scored = ((d, s * factor[matched[d]]) for d, s in candidates.items()) if each else candidates.items()
             return sorted(scored, key=lambda item: (-item[1], item[0]))
 
-        m = max(4 * k, CANDIDATES)
+        m = max(2 * k, CANDIDATES)
         while True:
             first = self._hits(Q.boolean_query(must + should), m)
             complete = len(first) < m or first[-1][1] <= 0  # with ``allowed``, unmatched claims score 0
