@@ -154,6 +154,9 @@ class Shorthand:
     case_sensitive: bool
 
 
+_ALIAS_WORD = re.compile(r"[\w+′'’.-]+")  # the words of a name, as AliasMatcher.find splits text
+
+
 class AliasMatcher:
     """Finds lexicon aliases in user text (longest first; case-sensitive where the lexicon says so)."""
 
@@ -186,7 +189,13 @@ class AliasMatcher:
         self._vocabulary = vocabulary  # the corpus's own words, loaded only when a correction is weighed
         self._by_initial: dict[str, list[str]] | None = None
         self._corrections: dict[str, str | None] = {}
-        self._max_words = max((len(a.split()) for a, _, _ in table), default=1)
+        # an alias's first word (case-folded) -> the most words of an alias that begins with it: find() tries
+        # only the spans that begin with such a word, and none longer than its longest alias
+        self._span_words: dict[str, int] = {}
+        for alias, _, _ in table:
+            words = _ALIAS_WORD.findall(alias.casefold())
+            if words and len(words) > self._span_words.get(words[0], 0):
+                self._span_words[words[0]] = len(words)
 
     def resolve(self, name: str) -> str | None:
         """The entity id a name given on purpose (``--entity``, ``entity:``) stands for, in any case."""
@@ -204,11 +213,16 @@ class AliasMatcher:
     def find(self, text: str) -> tuple[list[tuple[int, int, str]], str]:
         """Entity mentions in ``text`` as (start, end, id), and the text with them blanked out."""
         spans: list[tuple[int, int, str]] = []
-        tokens = [(m.start(), m.end()) for m in re.finditer(r"[\w+′'’.-]+", text)]
+        tokens = [(m.start(), m.end()) for m in _ALIAS_WORD.finditer(text)]
         i = 0
         while i < len(tokens):
             found = None
-            for n in range(min(self._max_words, len(tokens) - i), 0, -1):
+            first = text[tokens[i][0]:tokens[i][1]].casefold()
+            heads = [first, first.rstrip(".,;:?!")]
+            if first.startswith("anti-"):
+                heads += [first[5:], first[5:].rstrip(".,;:?!")]
+            longest = max(self._span_words.get(h, 0) for h in heads)
+            for n in range(min(longest, len(tokens) - i), 0, -1):
                 a, b = tokens[i][0], tokens[i + n - 1][1]
                 for strip in (0, 1):
                     cand = text[a:b]
@@ -269,16 +283,23 @@ class AliasMatcher:
 
 
 @cache
-def _english():
-    """An English word list with frequencies (pyspellchecker's, MIT), loaded only when a correction is weighed."""
-    from spellchecker import SpellChecker
+def _english() -> frozenset[str]:
+    """pyspellchecker's English word list (MIT; its words, lower-case, with their frequencies as JSON), loaded only
+    when a correction is weighed. Read directly: a SpellChecker built on it takes four times as long, which each
+    process (each batch worker) paid, and only its words are needed."""
+    import gzip
+    import json
+    import pkgutil
 
-    return SpellChecker(distance=1)
+    data = pkgutil.get_data("spellchecker", "resources/en.json.gz")
+    if data is None:  # pragma: no cover - an installation without its data files
+        raise RuntimeError("pyspellchecker's English word list is missing: reinstall pyspellchecker")
+    return frozenset(json.loads(gzip.decompress(data)))
 
 
 def english_word(word: str) -> bool:
-    """True for an ordinary English word."""
-    return word in _english()
+    """True for an ordinary English word (``word`` lower-case)."""
+    return word.lower() in _english()
 
 
 @cache

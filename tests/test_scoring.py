@@ -6,6 +6,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from whoosh import query as Q
 
 from evidence_cli import index, store
@@ -156,3 +158,43 @@ def test_posting_docs_equal_whooshs_own(handle, term):
     field, text = term
     searcher = handle.backend.searcher
     assert whoosh_backend.posting_docs(searcher, field, text) == set(searcher.docs_for_query(Q.Term(field, text)))
+
+
+def _find_every_span(matcher: AliasMatcher, text: str) -> list[tuple[int, int, str]]:
+    """AliasMatcher.find's rule, by trying every span of up to the longest alias's words at each word: the
+    longest match first, a trailing stop or comma dropped, a leading "anti-" looked through."""
+    import re
+
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"[\w+′'’.-]+", text)]
+    longest = max((len(re.findall(r"[\w+′'’.-]+", a)) for a in [*matcher.exact, *matcher.folded]), default=1)
+    spans, i = [], 0
+    while i < len(tokens):
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            whole = text[tokens[i][0]:tokens[i + n - 1][1]]
+            cands = dict.fromkeys([whole, whole.rstrip(".,;:?!")])
+            hit = next(((c, eid) for c in cands for eid in [
+                matcher.exact.get(c) or matcher.folded.get(c.casefold())
+                or (matcher.exact.get(c[5:]) or matcher.folded.get(c[5:].casefold())
+                    if c.casefold().startswith("anti-") else None)] if eid), None)
+            if hit:
+                spans.append((tokens[i][0], tokens[i][0] + len(hit[0]), hit[1]))
+                i += n
+                break
+        else:
+            i += 1
+    return spans
+
+
+_TABLE = [["PD-L1", "CD274", True], ["programmed death ligand 1", "CD274", False], ["T cell", "t_cell", False],
+          ["anti-CTLA-4 antibody", "ctla4_ab", False], ["CTLA-4", "CTLA4", True], ["e.g. x", "odd", False],
+          ["IL-2", "IL2", True], ["interleukin 2 receptor alpha", "IL2RA", False], ["ipilimumab", "ipi", False]]
+_PIECES = ["PD-L1", "pd-l1", "programmed", "death", "ligand", "1", "T", "cell", "cells", "anti-", "anti-CTLA-4",
+           "CTLA-4", "antibody", "e.g.", "x", "IL-2", "interleukin", "2", "receptor", "alpha", "Ipilimumab", "and",
+           ".", ",", "?", "(", ")", "/"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.lists(st.sampled_from(["", " ", "  ", "-"]), max_size=12))
+def test_finding_names_tries_only_spans_that_begin_a_name_and_finds_what_every_span_finds(pieces, gaps):
+    matcher = AliasMatcher(_TABLE)
+    text = "".join(p + (gaps[i] if i < len(gaps) else " ") for i, p in enumerate(pieces))
+    assert matcher.find(text)[0] == _find_every_span(matcher, text)
