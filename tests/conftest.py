@@ -27,7 +27,8 @@ def engine(request):
         yield request.param
 
 
-INDEX_DATA = (".seg", ".idx", ".store", ".term", ".fast", ".fieldnorm", ".pos")  # whoosh's and tantivy's files
+INDEX_DATA = (".seg", ".idx", ".store", ".term", ".fast", ".fieldnorm", ".pos",  # whoosh's and tantivy's files
+              ".bin", ".offsets")  # and the claims' stored fields beside tantivy's
 INDEX_TABLES = ("*.toc", "meta.json")  # whoosh's table of contents; tantivy's segment list
 
 

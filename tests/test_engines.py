@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from evidence_cli import index
+from evidence_cli import index, store
 from evidence_cli.cli import app
 from evidence_cli.paths import BUNDLED_CLAIMS
 from evidence_cli.query_plan import plan_query
-from tests.conftest import ENGINES, ROOT
+from tests.conftest import ENGINES, ROOT, damage
 
 runner = CliRunner()
 BENCH = ROOT / "bench"
@@ -476,20 +476,28 @@ def test_a_memo_shared_by_threads_keeps_to_its_bounds():
 
 
 @pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
-def test_tantivy_forgets_old_hit_addresses_and_still_reads_every_hit(tmp_path, monkeypatch):
-    """A long session does not remember every hit's address: past ADDRESSES they are forgotten, and a hit's stored
-    fields are then found by its position; the answers are the same."""
+def test_tantivy_reads_each_claims_stored_fields_by_its_position(tmp_path):
+    """Every claim's display record, read beside tantivy by claims-file position, is the claim's own (its id and
+    text), and a position past the last claim is no claim."""
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    claims = store.load_claims(BUNDLED_CLAIMS)["claims"]
+    records = [json.loads(handle.backend.stored(pos)["data"]) for pos in range(len(claims))]
+    assert [(r["id"], r["text"]) for r in records] == [(c["id"], c["text"]) for c in claims]
+    with pytest.raises(KeyError):
+        handle.backend.stored(len(claims))
+    with pytest.raises(KeyError):
+        handle.backend.stored(-1)
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+@pytest.mark.parametrize("cut", ["store", "offsets"])
+def test_tantivy_stored_fields_cut_short_are_a_damaged_index_rebuilt(tmp_path, cut):
     from evidence_cli.engines import tantivy_backend
 
-    questions = [q["q"] for q in yaml.safe_load((BENCH / "retrieval_eval.yaml").read_text(encoding="utf-8"))
-                 ["questions"]][:40]
-    expected = [_answer(index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy"), q) for q in questions]
-    monkeypatch.setattr(tantivy_backend, "ADDRESSES", 3)
     handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
-    handle.passages = index.Memo(2)  # every hit read from the engine again
-    replaced, previous = 0, handle.backend._addresses
-    for question, answer in zip(questions, expected, strict=True):
-        assert _answer(handle, question) == answer, question
-        replaced += handle.backend._addresses is not previous
-        previous = handle.backend._addresses
-    assert replaced  # forgotten along the way
+    path = handle.path / (tantivy_backend.STORE_FILE if cut == "store" else tantivy_backend.OFFSETS_FILE)
+    damage(path, path.read_bytes()[:-9])
+    with pytest.raises(ValueError, match=r"stored fields|offsets"):
+        tantivy_backend.open_backend(handle.path)
+    again = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    assert json.loads(again.backend.stored(0)["data"])["id"] == store.load_claims(BUNDLED_CLAIMS)["claims"][0]["id"]

@@ -10,6 +10,9 @@ file position of each claim (``pos``) is a fast field and the claim's number in 
 from __future__ import annotations
 
 import math
+import os
+import threading
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -18,7 +21,6 @@ from tantivy import Occur
 from tantivy import Query as Q
 
 HEAP = 256_000_000  # the writer's memory (tantivy splits it between its threads)
-ADDRESSES = 200_000  # hits' addresses remembered, then forgotten at once (a long batch or MCP session stays bounded)
 CANDIDATES = 40  # the first candidate lists are at least this long (then four times longer until exact)
 INDEX_THREADS = 1  # one: tantivy's document order is then the claims file's (two interleave; no faster at 100k)
 LEAD = 1e4  # a matched term's constant score when candidates are ranked by terms matched first (BM25 sums stay below)
@@ -26,6 +28,12 @@ STORED_FIELDS = ("near", "near_entities", "terms", "entities", "data")
 SEP = "\x1f"  # none of them holds it: stems and ids have no control characters, and JSON escapes them
 ORDER_FILE = "claims-order"  # "1" when tantivy's document order is the claims file's (see _in_claims_order)
 RAW_FIELDS = ("id", "doc", "section", "section_path", "section_title", "kind", "tier", "refs")
+# Each claim's STORED_FIELDS (joined by SEP, UTF-8) one after another in claims-file order, and where each begins
+# (8-byte unsigned, native order, one more than the claims: the last is the file's size). tantivy's document store
+# compresses blocks of claims: a claim read at random decompresses a block (14 us at 100k claims), which a
+# search of 30 hits paid some 18 times; here it is one read of its own bytes (1-2 us).
+STORE_FILE = "stored-fields.bin"
+OFFSETS_FILE = "stored-fields.offsets"
 
 
 def schema():
@@ -36,16 +44,20 @@ def schema():
     builder.add_text_field("entity", tokenizer_name="raw", index_option="freq")  # scored, like whoosh's
     builder.add_text_field("names", tokenizer_name="raw", index_option="basic")  # uncurated: filters only
     builder.add_text_field("text", tokenizer_name="whitespace", index_option="freq")  # no phrase queries: no positions
-    builder.add_bytes_field("stored", stored=True)  # STORED_FIELDS, joined by SEP
-    return builder.build()
+    return builder.build()  # nothing stored in tantivy: see STORE_FILE
 
 
 def write(target: Path, records: Iterable[dict], count: int, progress: Callable[[int, int], None] | None) -> None:
-    """Index ``records`` (see index.build) into the existing, empty folder ``target``, and note whether tantivy's
-    document order is the claims file's (ORDER_FILE)."""
+    """Index ``records`` (see index.build; in claims-file order) into the existing, empty folder ``target``, with
+    their stored fields (STORE_FILE), and note whether tantivy's document order is the claims file's
+    (ORDER_FILE)."""
     ix = tantivy.Index(schema(), path=str(target), reuse=False)
     writer = ix.writer(heap_size=HEAP, num_threads=INDEX_THREADS)
+    offsets = array("Q", [0])
+    store = (target / STORE_FILE).open("wb")
     for r in records:
+        if r["pos"] != len(offsets) - 1:
+            raise ValueError(f"index records out of order: claim {r['pos']} after {len(offsets) - 2}")
         doc = tantivy.Document()
         doc.add_unsigned("pos", r["pos"])
         for name in ("id", "doc", "section", "section_title", "kind", "tier"):
@@ -64,10 +76,13 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
         # index.matches) instead of asking tantivy once per term
         stored = (r["near"], r["near_entities"], " ".join(set(r["stems"])), " ".join(e.lower() for e in r["entities"]),
                   r["data"])
-        doc.add_bytes("stored", SEP.join(stored).encode("utf-8"))
+        offsets.append(offsets[-1] + store.write(SEP.join(stored).encode("utf-8")))
         writer.add_document(doc)
         if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
             progress(r["pos"] + 1, count)
+    store.close()
+    with (target / OFFSETS_FILE).open("wb") as fh:
+        offsets.tofile(fh)
     writer.commit()
     writer.wait_merging_threads()
     ix.reload()
@@ -95,7 +110,10 @@ def open_backend(folder: Path) -> TantivyBackend:
             ordered = (folder / ORDER_FILE).read_text(encoding="ascii") == "1"
         except (OSError, UnicodeDecodeError):  # an index from before the file: ranked without relying on it
             ordered = False
-        backend = TantivyBackend(ix, ix.searcher(), ordered)
+        backend = TantivyBackend(ix, ix.searcher(), ordered, _StoredFields(folder))
+        if backend._store.count != backend.doc_count():
+            raise ValueError(f"{folder}: the stored fields are of {backend._store.count} claims, the index of "
+                             f"{backend.doc_count()}")
         if backend.doc_count():  # reads a term, a posting list and a stored claim
             backend.stored(backend.in_order(None, 1)[0])
         return backend
@@ -103,6 +121,39 @@ def open_backend(folder: Path) -> TantivyBackend:
         if type(exc).__name__ != "PanicException":  # pyo3's, a BaseException: a Rust assertion failed
             raise
         raise ValueError(f"{folder}: tantivy could not read the index ({exc})") from None
+
+
+class _StoredFields:
+    """The claims' stored fields (STORE_FILE), read by claims-file position. The file is read, not mapped: a copy
+    cut short while open is a short read (a damaged index), never a SIGBUS."""
+
+    def __init__(self, folder: Path) -> None:
+        self.offsets = array("Q")
+        with (folder / OFFSETS_FILE).open("rb") as fh:
+            data = fh.read()
+        if len(data) % self.offsets.itemsize:
+            raise ValueError(f"{folder / OFFSETS_FILE}: not a list of offsets")
+        self.offsets.frombytes(data)
+        self.count = len(self.offsets) - 1
+        self._fh = (folder / STORE_FILE).open("rb", buffering=0)
+        size = os.fstat(self._fh.fileno()).st_size
+        if self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size:
+            self._fh.close()
+            raise ValueError(f"{folder}: the stored fields and their offsets do not agree")
+        self._lock = threading.Lock()  # for a seek and a read where there is no pread (threads share the file)
+
+    def read(self, pos: int) -> bytes:
+        start, end = self.offsets[pos], self.offsets[pos + 1]
+        if hasattr(os, "pread"):
+            return os.pread(self._fh.fileno(), end - start, start)
+        with self._lock:
+            self._fh.seek(start)
+            return self._fh.read(end - start)
+
+    def __del__(self) -> None:
+        fh = getattr(self, "_fh", None)
+        if fh is not None:
+            fh.close()
 
 
 class QueryDocs:
@@ -149,13 +200,13 @@ class TantivyBackend:
     name = "tantivy"
     stores_terms = True  # stored() gives each claim's "terms" and "entities"
 
-    def __init__(self, ix, searcher, ordered: bool = False) -> None:
+    def __init__(self, ix, searcher, ordered: bool, store: _StoredFields) -> None:
         self.ix = ix
         self.ordered = ordered  # tantivy's document order is the claims file's: its ties are cut in that order
         self.schema = ix.schema
         self.searcher = searcher
         self._n = searcher.num_docs
-        self._addresses: dict[int, object] = {}  # pos -> DocAddress, for the hits found lately (ADDRESSES)
+        self._store = store
 
     def search(self, query, **options):
         """tantivy's search; a Rust panic (a file damaged after the index was opened) is an IndexError_."""
@@ -322,23 +373,17 @@ class TantivyBackend:
         return Q.const_score_query(Q.boolean_query([(Occur.Should, Q.term_query(self.schema, "pos", d))
                                                     for d in docnums]), 0.0)
 
-    def _hits(self, query, limit: int, remember: bool = True, **options) -> list[tuple[int, float]]:
-        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order (or ``options``');
-        their addresses remembered for ``stored`` unless ``remember`` is false."""
+    def _hits(self, query, limit: int, **options) -> list[tuple[int, float]]:
+        """(claims-file position, score) of tantivy's best ``limit`` for ``query``, in its order (or ``options``')."""
         hits = self.search(query, limit=max(1, limit), count=False, **options).hits
         if not hits:
             return []
-        addresses = [a for _, a in hits]
-        found = self.searcher.fast_field_values("pos", addresses)
-        if remember:
-            if len(self._addresses) > ADDRESSES:
-                self._addresses = {}  # a new dict: another thread's stored() may be reading the old one
-            self._addresses.update(zip(found, addresses, strict=True))
+        found = self.searcher.fast_field_values("pos", [a for _, a in hits])
         return [(p, s) for p, (s, _) in zip(found, hits, strict=True)]
 
     def _scores(self, query, limit: int, keep_zero: bool = False) -> dict[int, float]:
-        """The scores of claims found before (their addresses remembered then)."""
-        return {p: s for p, s in self._hits(query, limit, remember=False) if s > 0 or keep_zero}
+        """The claims ``query`` finds, with their scores."""
+        return {p: s for p, s in self._hits(query, limit) if s > 0 or keep_zero}
 
     def in_order(self, allowed: QueryDocs | None, limit: int) -> list[int]:
         """The first ``limit`` claims (of ``allowed``, or all) in claims-file order."""
@@ -348,14 +393,15 @@ class TantivyBackend:
         return self.positions(query, limit, order_by_field="pos", order=tantivy.Order.Asc)
 
     def stored(self, docnum: int) -> dict:
-        address = self._addresses.get(docnum)
-        if address is None:  # not found by this process lately: found by its position
-            hits = self.search(Q.term_query(self.schema, "pos", docnum), limit=1, count=False).hits
-            if not hits:
-                raise KeyError(docnum)
-            address = hits[0][1]
-        return dict(zip(STORED_FIELDS, self.searcher.doc(address).to_dict()["stored"][0].decode("utf-8").split(SEP),
-                        strict=True))
+        if not 0 <= docnum < self._store.count:
+            raise KeyError(docnum)
+        try:
+            return dict(zip(STORED_FIELDS, self._store.read(docnum).decode("utf-8").split(SEP), strict=True))
+        except (OSError, UnicodeDecodeError, ValueError):  # a short read, bytes that are not a claim's fields
+            from evidence_cli.errors import IndexError_
+
+            raise IndexError_(f"the tantivy index's stored fields could not be read (claim {docnum}); remove the "
+                              "index folder and run the command again") from None
 
     def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
         # the first ``limit`` in alphabetical order, as whoosh's expand_prefix (tantivy's limit keeps the most frequent)
