@@ -31,7 +31,7 @@ RAW_FIELDS = ("id", "doc", "section", "section_path", "section_title", "kind", "
 # Each claim's STORED_FIELDS (joined by SEP, UTF-8) one after another in claims-file order, and where each begins
 # (8-byte unsigned, native order, one more than the claims: the last is the file's size). tantivy's document store
 # compresses blocks of claims: a claim read at random decompresses a block (14 us at 100k claims), which a
-# search of 30 hits paid some 18 times; here it is one read of its own bytes (1-2 us).
+# search of 30 hits paid some 18 times; here it is one read of its own bytes (2-3 us).
 STORE_FILE = "stored-fields.bin"
 OFFSETS_FILE = "stored-fields.offsets"
 
@@ -54,33 +54,32 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
     ix = tantivy.Index(schema(), path=str(target), reuse=False)
     writer = ix.writer(heap_size=HEAP, num_threads=INDEX_THREADS)
     offsets = array("Q", [0])
-    store = (target / STORE_FILE).open("wb")
-    for r in records:
-        if r["pos"] != len(offsets) - 1:
-            raise ValueError(f"index records out of order: claim {r['pos']} after {len(offsets) - 2}")
-        doc = tantivy.Document()
-        doc.add_unsigned("pos", r["pos"])
-        for name in ("id", "doc", "section", "section_title", "kind", "tier"):
-            doc.add_text(name, r[name])
-        parts = r["section"].split(".")
-        for i in range(1, len(parts)):  # "2.5.1" is inside "2" and "2.5" (a section filter takes its subsections)
-            doc.add_text("section_path", ".".join(parts[:i]))
-        for ref in r["refs"]:
-            doc.add_text("refs", ref)
-        for e in r["entities"]:
-            doc.add_text("entity", e.lower())
-        for name in r["names"]:
-            doc.add_text("names", name)
-        doc.add_text("text", " ".join(r["stems"]))
-        # with the claim's own terms and entities: which query terms a hit matches is read from them (see
-        # index.matches) instead of asking tantivy once per term
-        stored = (r["near"], r["near_entities"], " ".join(set(r["stems"])), " ".join(e.lower() for e in r["entities"]),
-                  r["data"])
-        offsets.append(offsets[-1] + store.write(SEP.join(stored).encode("utf-8")))
-        writer.add_document(doc)
-        if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
-            progress(r["pos"] + 1, count)
-    store.close()
+    with (target / STORE_FILE).open("wb") as store:
+        for r in records:
+            if r["pos"] != len(offsets) - 1:
+                raise ValueError(f"index records out of order: claim {r['pos']} after {len(offsets) - 2}")
+            doc = tantivy.Document()
+            doc.add_unsigned("pos", r["pos"])
+            for name in ("id", "doc", "section", "section_title", "kind", "tier"):
+                doc.add_text(name, r[name])
+            parts = r["section"].split(".")
+            for i in range(1, len(parts)):  # "2.5.1" is inside "2" and "2.5" (a section filter takes its subsections)
+                doc.add_text("section_path", ".".join(parts[:i]))
+            for ref in r["refs"]:
+                doc.add_text("refs", ref)
+            for e in r["entities"]:
+                doc.add_text("entity", e.lower())
+            for name in r["names"]:
+                doc.add_text("names", name)
+            doc.add_text("text", " ".join(r["stems"]))
+            # with the claim's own terms and entities: which query terms a hit matches is read from them (see
+            # index.matches) instead of asking tantivy once per term
+            stored = (r["near"], r["near_entities"], " ".join(set(r["stems"])),
+                      " ".join(e.lower() for e in r["entities"]), r["data"])
+            offsets.append(offsets[-1] + store.write(SEP.join(stored).encode("utf-8")))
+            writer.add_document(doc)
+            if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
+                progress(r["pos"] + 1, count)
     with (target / OFFSETS_FILE).open("wb") as fh:
         offsets.tofile(fh)
     writer.commit()
