@@ -193,9 +193,11 @@ class AliasMatcher:
         # only the spans that begin with such a word, and none longer than its longest alias
         self._span_words: dict[str, int] = {}
         for alias, _, _ in table:
-            words = _ALIAS_WORD.findall(alias.casefold())
-            if words and len(words) > self._span_words.get(words[0], 0):
-                self._span_words[words[0]] = len(words)
+            # keyed both ways: case-folding can split a word ("İ" folds to "i" and a combining dot)
+            for words in (_ALIAS_WORD.findall(alias.casefold()), _ALIAS_WORD.findall(alias)):
+                key = words[0].casefold() if words else None
+                if key is not None and len(words) > self._span_words.get(key, 0):
+                    self._span_words[key] = len(words)
 
     def resolve(self, name: str) -> str | None:
         """The entity id a name given on purpose (``--entity``, ``entity:``) stands for, in any case."""

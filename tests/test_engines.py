@@ -501,3 +501,36 @@ def test_tantivy_stored_fields_cut_short_are_a_damaged_index_rebuilt(tmp_path, c
         tantivy_backend.open_backend(handle.path)
     again = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
     assert json.loads(again.backend.stored(0)["data"])["id"] == store.load_claims(BUNDLED_CLAIMS)["claims"][0]["id"]
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_indexes_a_claims_file_with_orphaned_claims(tmp_path):
+    """An orphaned claim (its sentence gone from the source) is not indexed: the stored fields skip its position,
+    and every other claim is read at its own."""
+    data = store.load_claims(BUNDLED_CLAIMS)
+    for i in (0, 3, len(data["claims"]) - 1):
+        data["claims"][i]["orphaned"] = True
+    claims_file = tmp_path / "claims.yaml"
+    claims_file.write_text(store.dump_claims(data), encoding="utf-8")
+    handle = index.open_index(claims_file, tmp_path / "idx", engine="tantivy")
+    assert handle.backend.doc_count() == len(data["claims"]) - 3
+    for pos in (1, 2, 4):
+        assert json.loads(handle.backend.stored(pos)["data"])["id"] == data["claims"][pos]["id"]
+    for pos in (0, 3):
+        with pytest.raises(KeyError):
+            handle.backend.stored(pos)
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_offsets_that_go_backwards_are_a_damaged_index(tmp_path):
+    from array import array
+
+    from evidence_cli.engines import tantivy_backend
+
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    path = handle.path / tantivy_backend.OFFSETS_FILE
+    offsets = array("Q", path.read_bytes())
+    offsets[5] = 2**64 - 1
+    damage(path, offsets.tobytes())
+    with pytest.raises(ValueError, match="do not agree"):
+        tantivy_backend.open_backend(handle.path)

@@ -198,3 +198,8 @@ def test_finding_names_tries_only_spans_that_begin_a_name_and_finds_what_every_s
     matcher = AliasMatcher(_TABLE)
     text = "".join(p + (gaps[i] if i < len(gaps) else " ") for i, p in enumerate(pieces))
     assert matcher.find(text)[0] == _find_every_span(matcher, text)
+
+
+def test_a_name_whose_first_letter_case_folds_to_two_characters_is_found():
+    matcher = AliasMatcher([["İmatinib", "imat", False]])
+    assert matcher.find("İmatinib works")[0] == [(0, 8, "imat")]

@@ -9,6 +9,7 @@ file position of each claim (``pos``) is a fast field and the claim's number in 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -56,8 +57,10 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
     offsets = array("Q", [0])
     with (target / STORE_FILE).open("wb") as store:
         for r in records:
-            if r["pos"] != len(offsets) - 1:
+            if r["pos"] < len(offsets) - 1:
                 raise ValueError(f"index records out of order: claim {r['pos']} after {len(offsets) - 2}")
+            while len(offsets) - 1 < r["pos"]:  # a claim not indexed (orphaned): an empty entry
+                offsets.append(offsets[-1])
             doc = tantivy.Document()
             doc.add_unsigned("pos", r["pos"])
             for name in ("id", "doc", "section", "section_title", "kind", "tier"):
@@ -110,7 +113,7 @@ def open_backend(folder: Path) -> TantivyBackend:
         except (OSError, UnicodeDecodeError):  # an index from before the file: ranked without relying on it
             ordered = False
         backend = TantivyBackend(ix, ix.searcher(), ordered, _StoredFields(folder))
-        if backend._store.count != backend.doc_count():
+        if backend._store.count < backend.doc_count():
             raise ValueError(f"{folder}: the stored fields are of {backend._store.count} claims, the index of "
                              f"{backend.doc_count()}")
         if backend.doc_count():  # reads a term, a posting list and a stored claim
@@ -136,7 +139,8 @@ class _StoredFields:
         self.count = len(self.offsets) - 1
         self._fh = (folder / STORE_FILE).open("rb", buffering=0)
         size = os.fstat(self._fh.fileno()).st_size
-        if self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size:
+        if (self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size
+                or any(a > b for a, b in itertools.pairwise(self.offsets))):
             self._fh.close()
             raise ValueError(f"{folder}: the stored fields and their offsets do not agree")
         self._lock = threading.Lock()  # for a seek and a read where there is no pread (threads share the file)
@@ -395,7 +399,10 @@ class TantivyBackend:
         if not 0 <= docnum < self._store.count:
             raise KeyError(docnum)
         try:
-            return dict(zip(STORED_FIELDS, self._store.read(docnum).decode("utf-8").split(SEP), strict=True))
+            data = self._store.read(docnum)
+            if not data:  # a claim that is not indexed (orphaned)
+                raise KeyError(docnum)
+            return dict(zip(STORED_FIELDS, data.decode("utf-8").split(SEP), strict=True))
         except (OSError, UnicodeDecodeError, ValueError):  # a short read, bytes that are not a claim's fields
             from evidence_cli.errors import IndexError_
 
