@@ -583,7 +583,7 @@ class _Segmenter:
             self.author_lines.append(_without_marks(line))  # the first page's author names, marks taken out
             return i + 1
         vocabulary = REFERENCES_HEADING.match(stripped) or BACK_MATTER_HEADING.match(stripped)
-        # a bold subheading set a little smaller than the text (BMC's "G4s are forming within the TMPRSS2 gene"),
+        # a bold subheading set a little smaller than the text (a run-in results heading in some journals' layouts),
         # where a sentence has ended
         subheading = line.bold and rel >= 0.88 and (not self.stream or _ends_sentence(self.stream.tail(80)))
         if (line.bold or rel > 1.04) and line.para and (rel >= 0.96 or vocabulary or subheading):
