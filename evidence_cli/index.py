@@ -103,7 +103,7 @@ def matcher(handle: IndexHandle):
 
 def _make_matcher(handle: IndexHandle):
     from evidence_cli.analysis import stems
-    from evidence_cli.query_plan import AliasMatcher, Shorthand
+    from evidence_cli.query_plan import AliasMatcher, Shorthand, english_words
 
     backend = handle.backend
 
@@ -123,7 +123,9 @@ def _make_matcher(handle: IndexHandle):
     return AliasMatcher(handle.aliases, in_corpus, targets=vocab.get("targets", {}), shorthand=shorthand,
                         vocabulary=vocabulary, labels=vocab.get("labels", {}), genes=vocab.get("genes", {}),
                         in_corpus=lambda eid: backend.doc_frequency("entity", eid.lower()) > 0,
-                        shape_name=lambda name: backend.doc_frequency("names", name.lower()) > 0)
+                        shape_name=lambda name: backend.doc_frequency("names", name.lower()) > 0,
+                        # the English word list's sorted copy in the (private) index root, read when first asked
+                        is_english=lambda word: english_words(handle.path.parent)(word))
 
 
 def document_notes(handle: IndexHandle) -> dict[str, dict]:
@@ -572,6 +574,13 @@ def _prune(root: Path, keep: Path, claims_file: Path) -> None:
     for p in root.glob("parsed-*.json"):
         with contextlib.suppress(OSError):
             if p != parse_cache_path(root, claims_file) and p.stat().st_mtime < cutoff:
+                p.unlink()
+    from evidence_cli.query_plan import english_words_file
+
+    current = english_words_file(root)  # another pyspellchecker's copy, once it is as old
+    for p in root.glob("english-words-*.txt"):
+        with contextlib.suppress(OSError):
+            if p != current and p.stat().st_mtime < cutoff:
                 p.unlink()
 
 

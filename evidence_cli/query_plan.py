@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 from evidence_cli.errors import UsageError
 
@@ -164,13 +165,15 @@ class AliasMatcher:
                  targets: dict[str, list[str]] | None = None, shorthand: list[Shorthand] | None = None,
                  vocabulary: Callable[[], list[str]] | None = None, labels: dict[str, str] | None = None,
                  in_corpus: Callable[[str], bool] | None = None, genes: dict[str, str] | None = None,
-                 shape_name: Callable[[str], bool] | None = None) -> None:
+                 shape_name: Callable[[str], bool] | None = None,
+                 is_english: Callable[[str], bool] | None = None) -> None:
         self.genes = genes or {}  # biomarker id -> the gene it measures ("pdl1_expression" -> "CD274")
         self.is_word = is_word  # True for a word the corpus itself uses: never a typo
         self.targets = targets or {}  # gene id -> ids of the drugs that target it
         self.labels = labels or {}  # entity id -> its label ("CD274" -> "PD-L1")
         self.in_corpus = in_corpus  # True for an entity id some claim mentions
         self.shape_name = shape_name  # True for a name claims were tagged with by its shape (not in the lexicon)
+        self.is_english = is_english or english_word  # True for an ordinary English word (lower-case)
         self.exact: dict[str, str] = {}
         self.folded: dict[str, str] = {}
         for alias, eid, case_sensitive in table:
@@ -263,7 +266,7 @@ class AliasMatcher:
         if low not in self._corrections:
             match: list[str] = []
             # an ordinary word ("rates", "light") or one the corpus uses is what the user meant, not a typo
-            if not ((self.is_word is not None and self.is_word(word)) or english_word(low)):
+            if not ((self.is_word is not None and self.is_word(word)) or self.is_english(low)):
                 # a typo keeps its first letter far more often than not, and this keeps difflib's work small
                 candidates = [a for a in self._candidates().get(low[0], ()) if abs(len(a) - len(low)) <= 3]
                 match = difflib.get_close_matches(low, candidates, n=1, cutoff=0.84)
@@ -284,24 +287,99 @@ class AliasMatcher:
         return self._by_initial
 
 
+ENGLISH_WORDS_FILE = "english-words-{}.txt"  # in an index folder's root: pyspellchecker's words, sorted
+
+
 @cache
 def _english() -> frozenset[str]:
-    """pyspellchecker's English word list (MIT; its words, lower-case, with their frequencies as JSON), loaded only
-    when a correction is weighed. Read directly: a SpellChecker built on it takes four times as long, which each
-    process (each batch worker) paid, and only its words are needed."""
+    """pyspellchecker's English word list (MIT; its words, lower-case, with their frequencies as JSON). Decoding
+    it takes some 150 ms: a process with an index asks ``english_words`` instead."""
     import gzip
     import json
+
+    return frozenset(json.loads(gzip.decompress(_english_data())))
+
+
+def _english_data() -> bytes:
     import pkgutil
 
     data = pkgutil.get_data("spellchecker", "resources/en.json.gz")
     if data is None:  # pragma: no cover - an installation without its data files
         raise RuntimeError("pyspellchecker's English word list is missing: reinstall pyspellchecker")
-    return frozenset(json.loads(gzip.decompress(data)))
+    return data
 
 
 def english_word(word: str) -> bool:
     """True for an ordinary English word (``word`` lower-case)."""
     return word.lower() in _english()
+
+
+class SortedWords:
+    """Membership in words sorted by their UTF-8 bytes, one per line (each line ends in a newline), found by
+    binary search over the bytes: a process asks about a few words, and building a set of 160k costs 40 ms."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    @classmethod
+    def of(cls, words) -> SortedWords:
+        """The words (none empty or holding a newline: those are left out), sorted."""
+        encoded = sorted({w.encode("utf-8", "surrogatepass") for w in words if w and "\n" not in w})
+        return cls(b"".join(w + b"\n" for w in encoded))
+
+    def __contains__(self, word: str) -> bool:
+        key = word.encode("utf-8", "surrogatepass")
+        data = self.data
+        lo, hi = 0, len(data)  # both at the start of a line (or the end)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            start = data.rfind(b"\n", lo, mid) + 1 or lo
+            end = data.index(b"\n", start)
+            line = data[start:end]
+            if line == key:
+                return True
+            if line < key:
+                lo = end + 1
+            else:
+                hi = start
+        return False
+
+
+def english_words_file(folder: Path) -> Path:
+    """Where ``english_words`` keeps its copy of this pyspellchecker's list in ``folder``."""
+    import hashlib
+
+    return folder / ENGLISH_WORDS_FILE.format(hashlib.blake2b(_english_data(), digest_size=8).hexdigest())
+
+
+@cache
+def english_words(folder: Path) -> Callable[[str], bool]:
+    """``english_word`` through a sorted copy of the list kept in ``folder`` (a private index root, made on first
+    use and named by the list's own digest, so another pyspellchecker version makes its own): a process reads it
+    in a few milliseconds. A copy whose digest line does not match its words is made again."""
+    import hashlib
+
+    from evidence_cli.errors import EvidenceError
+
+    path = english_words_file(folder)
+    try:
+        head, _, body = path.read_bytes().partition(b"\n")
+        if head == b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode():
+            words = SortedWords(body)
+            return lambda word: word.lower() in words
+    except OSError:
+        pass
+    words = SortedWords.of(_english())
+    try:
+        from evidence_cli.store import atomic_write_text
+
+        head = "# " + hashlib.blake2b(words.data, digest_size=16).hexdigest()
+        atomic_write_text(path, [head, "\n", words.data.decode("utf-8")], mode=0o600)
+    except EvidenceError:  # a read-only cache: the words are still known to this process
+        pass
+    return lambda word: word.lower() in words
 
 
 @cache
