@@ -101,6 +101,7 @@ _REF_QUESTION = re.compile(
     r"|\[(\d{1,5}(?:\s*,\s*\d{1,5})*)\]",
     re.IGNORECASE,
 )
+NAME_TERMS = 4096  # names whose Term a matcher remembers
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 _HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2212": "-", "\u00ad": ""})
 
@@ -192,6 +193,7 @@ class AliasMatcher:
         self._vocabulary = vocabulary  # the corpus's own words, loaded only when a correction is weighed
         self._by_initial: dict[str, list[str]] | None = None
         self._corrections: dict[str, str | None] = {}
+        self.name_terms: dict[tuple, Term] = {}  # (name as typed, id, a class word after it) -> its Term
         # an alias's first word (case-folded) -> the most words of an alias that begins with it: find() tries
         # only the spans that begin with such a word, and none longer than its longest alias
         self._span_words: dict[str, int] = {}
@@ -218,15 +220,18 @@ class AliasMatcher:
     def find(self, text: str) -> tuple[list[tuple[int, int, str]], str]:
         """Entity mentions in ``text`` as (start, end, id), and the text with them blanked out."""
         spans: list[tuple[int, int, str]] = []
-        tokens = [(m.start(), m.end()) for m in _ALIAS_WORD.finditer(text)]
+        tokens = [(m.start(), m.end(), m.group().casefold()) for m in _ALIAS_WORD.finditer(text)]
+        span_words = self._span_words
         i = 0
         while i < len(tokens):
             found = None
-            first = text[tokens[i][0]:tokens[i][1]].casefold()
-            heads = [first, first.rstrip(".,;:?!")]
+            first = tokens[i][2]
+            longest = max(span_words.get(first, 0), span_words.get(first.rstrip(".,;:?!"), 0))
             if first.startswith("anti-"):
-                heads += [first[5:], first[5:].rstrip(".,;:?!")]
-            longest = max(self._span_words.get(h, 0) for h in heads)
+                longest = max(longest, span_words.get(first[5:], 0), span_words.get(first[5:].rstrip(".,;:?!"), 0))
+            if not longest:  # no name begins with this word
+                i += 1
+                continue
             for n in range(min(longest, len(tokens) - i), 0, -1):
                 a, b = tokens[i][0], tokens[i + n - 1][1]
                 for strip in (0, 1):
@@ -503,7 +508,19 @@ def _word_term(word: str, label: str | None = None) -> Term:
 
 
 def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Term:
-    """A recognised name; "anti-X" and "X blockers" also stand for the drugs that target X."""
+    """A recognised name; "anti-X" and "X blockers" also stand for the drugs that target X. Worked out once per
+    matcher for the same name, id and class word after it: a new Term each call."""
+    key = (surface, eid, _CLASS_AFTER.match(after) is not None)
+    term = matcher.name_terms.get(key)
+    if term is None:
+        if len(matcher.name_terms) >= NAME_TERMS:
+            matcher.name_terms.clear()
+        term = matcher.name_terms[key] = _new_name_term(surface, eid, matcher, key[2])
+    return Term(term.label, list(term.phrases), list(term.entities), list(term.rank_words), term.gene, term.reading,
+                term.incidental)
+
+
+def _new_name_term(surface: str, eid: str, matcher: AliasMatcher, class_after: bool) -> Term:
     term = Term(surface, entities=[eid])
     # the words of a name still count ("PD-L1 expression" also finds "expression"), as the same term
     # (whole words only: "HAVCR2" is a symbol, not the word "HAVCR"; and they are not typo-corrected)
@@ -517,7 +534,7 @@ def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Ter
     # the drugs that target it, of those the corpus mentions (naming others would suggest it covers them)
     drugs = [d for d in matcher.targets.get(eid, []) if matcher.in_corpus is None or matcher.in_corpus(d)]
     label = matcher.labels.get(eid, eid)
-    if drugs and (surface.casefold().startswith("anti-") or _CLASS_AFTER.match(after)):
+    if drugs and (surface.casefold().startswith("anti-") or class_after):
         term.entities.extend(d for d in drugs if d not in term.entities)
         term.reading = f"{label} or a drug that targets it ({', '.join(drugs)})"
     elif (" " not in surface and len(_strip_anti(surface)) <= 10
