@@ -8,6 +8,7 @@ whoosh's own search.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -290,16 +291,15 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
     whoosh-reloaded 2.7's block arrays; on any other codec it falls back to scoring all matches through whoosh.
     ``memo`` (an index.Memo) remembers each term's scored postings for the next query; ``positions`` (the ``pos``
     column, or a list of it) saves reading the column again."""
-    from collections import Counter
-
     scores: dict[int, float] = {}
-    groups = groups or [f"{f}:{t}" for f, t, _ in terms]
-    n_groups = len(set(groups))
     # docs matched per group: counted directly for a one-term group, as a set where synonyms could double-count
     matched: tuple[Counter, dict[str, set[int]]] | None = None
     if doc_groups is not None:
         n_groups = len(doc_groups)
-    elif coord and n_groups > 1:
+    else:
+        groups = groups or [f"{f}:{t}" for f, t, _ in terms]
+        n_groups = len(set(groups))
+    if doc_groups is None and coord and n_groups > 1:
         matched = (Counter(), {g: set() for g in groups if groups.count(g) > 1})
     try:
         for sub, offset in searcher.leaf_searchers():
@@ -329,7 +329,8 @@ def top_scores(searcher, terms: list[tuple[str, str, float]], k: int, allowed: s
         floor = heapq.nlargest(k, scores.values())[-1]
         scores = {d: s for d, s in scores.items() if s >= floor}  # keeps every tie at the k-th score
     pos = positions if positions is not None else searcher.reader().column_reader("pos")
-    return sorted(scores.items(), key=lambda item: (-item[1], pos[item[0]]))[:k]
+    # (each claim's position is its own: no two keys tie, and negating a float is exact)
+    return [(d, -s) for s, _, d in sorted([(-s, pos[d], d) for d, s in scores.items()])[:k]]
 
 
 class _NoFastPath(Exception):
@@ -360,7 +361,7 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
     if reader.has_deletions():
         raise _NoFastPath
     get = scores.get
-    for (field, text, boost), group in zip(terms, groups, strict=True):
+    for i, (field, text, boost) in enumerate(terms):
         if memo is None:
             docnums, weights = _scored_postings(searcher, reader, offset, field, text, boost)
         else:
@@ -368,11 +369,14 @@ def _score_segment(searcher, reader, offset: int, terms, scores: dict[int, float
                                         lambda f=field, t=text, b=boost: _scored_postings(searcher, reader, offset,
                                                                                           f, t, b),
                                         weigh=lambda v: len(v[0]))
-        for docnum, s in zip(docnums, weights, strict=True):
-            scores[docnum] = get(docnum, 0.0) + s
+        if not scores:  # the first term: its scores as they are (a term's documents are each once in it)
+            scores.update(zip(docnums, weights, strict=True))
+        else:
+            for docnum, s in zip(docnums, weights, strict=True):
+                scores[docnum] = get(docnum, 0.0) + s
         if matched is not None:
             counts, sets = matched
-            sets.get(group, counts).update(docnums)
+            sets.get(groups[i], counts).update(docnums)
 
 
 def _scored_postings(searcher, reader, offset: int, field: str, text: str,
