@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import itertools
 import json
 import marshal
@@ -171,6 +170,8 @@ def _claims_digest(claims_file: Path, index_root: Path | None) -> tuple[str, str
 
 def text_digest(text: str) -> str:
     """SHA-256 of ``text`` in UTF-8, encoded a slice at a time (a large file's whole text is not copied)."""
+    import hashlib  # not imported when the digests are remembered
+
     from evidence_cli.store import text_slices
 
     digest = hashlib.sha256()
@@ -427,7 +428,7 @@ def open_index(
     engine_module(engine)  # a missing library is a usage error before anything is read or built
     private_folder(index_root)
     digest, hashed = _claims_digest(claims_file, index_root)
-    name = _index_name(digest, engine)
+    name = _index_name(digest, engine, index_root)
     final = index_root / name
     if not rebuild:
         handle = _try_open(final)
@@ -440,7 +441,7 @@ def open_index(
     data, text = load_claims_text(claims_file, cache_dir=index_root, text=hashed)
     if hashed is None and text_digest(text) != digest:  # name the index by what is indexed
         digest = text_digest(text)
-        name = _index_name(digest, engine)
+        name = _index_name(digest, engine, index_root)
         final = index_root / name
     del text, hashed  # the file's text is not needed to build (a million claims: 1.5 GB when not all ASCII)
     if not rebuild:
@@ -503,14 +504,16 @@ def _build_note(index_root: Path, claims_file: Path, digest: str, engine: str) -
     return f"building the index in {index_root}" + (f" ({engine} engine)" if engine != "whoosh" else "")
 
 
-def _index_name(claims_sha: str, engine: str = "whoosh") -> str:
+def _index_name(claims_sha: str, engine: str = "whoosh", index_root: Path | None = None) -> str:
     """The index folder's name: the schema version, the engine, the lexicon it was built with (its aliases,
-    shorthand and targets are in the index) and the claims file's SHA-256."""
+    shorthand and targets are in the index; its SHA-256 remembered in ``index_root`` as the claims file's is)
+    and the claims file's SHA-256."""
+    from evidence_cli.errors import EvidenceError
     from evidence_cli.paths import LEXICON
 
     try:
-        lexicon_sha = hashlib.sha256(LEXICON.read_bytes()).hexdigest()[:12]
-    except OSError:
+        lexicon_sha = claims_digest(LEXICON, index_root)[:12]
+    except EvidenceError:
         lexicon_sha = "none"
     return f"v{INDEX_SCHEMA_VERSION}-{engine}-l{lexicon_sha}-{claims_sha}"
 
