@@ -534,3 +534,25 @@ def test_tantivy_offsets_that_go_backwards_are_a_damaged_index(tmp_path):
     damage(path, offsets.tobytes())
     with pytest.raises(ValueError, match="do not agree"):
         tantivy_backend.open_backend(handle.path)
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_offsets_changed_in_order_are_a_damaged_index_and_rebuilt(tmp_path):
+    """An offset moved within its neighbours still goes forwards, but would cut two claims' fields in the wrong
+    place: the file's CRC-32 (its last 8 bytes) tells it."""
+    from array import array
+
+    from evidence_cli.engines import tantivy_backend
+
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    path = handle.path / tantivy_backend.OFFSETS_FILE
+    offsets = array("Q", path.read_bytes())
+    assert offsets[5] + 1 < offsets[6]
+    offsets[5] += 1
+    damage(path, offsets.tobytes())
+    with pytest.raises(ValueError, match="do not agree"):
+        tantivy_backend.open_backend(handle.path)
+    notes = []
+    again = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy", note=notes.append)
+    assert any("damaged" in n for n in notes)
+    assert json.loads(again.backend.stored(4)["data"])["id"] == store.load_claims(BUNDLED_CLAIMS)["claims"][4]["id"]

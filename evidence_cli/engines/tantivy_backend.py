@@ -9,11 +9,10 @@ file position of each claim (``pos``) is a fast field and the claim's number in 
 
 from __future__ import annotations
 
-import itertools
 import math
-import operator
 import os
 import threading
+import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -84,8 +83,10 @@ def write(target: Path, records: Iterable[dict], count: int, progress: Callable[
             writer.add_document(doc)
             if progress and (r["pos"] % 500 == 0 or r["pos"] + 1 == count):
                 progress(r["pos"] + 1, count)
+    data = offsets.tobytes()  # forwards by construction: each offset is the last plus a claim's length
     with (target / OFFSETS_FILE).open("wb") as fh:
-        offsets.tofile(fh)
+        fh.write(data)
+        fh.write(array("Q", [zlib.crc32(data)]).tobytes())  # the last 8 bytes: what a damaged copy fails
     writer.commit()
     writer.wait_merging_threads()
     ix.reload()
@@ -134,15 +135,17 @@ class _StoredFields:
         self.offsets = array("Q")
         with (folder / OFFSETS_FILE).open("rb") as fh:
             data = fh.read()
-        if len(data) % self.offsets.itemsize:
+        width = self.offsets.itemsize
+        if len(data) % width or len(data) < 2 * width:
             raise ValueError(f"{folder / OFFSETS_FILE}: not a list of offsets")
-        self.offsets.frombytes(data)
+        # the offsets as written (so never backwards) when their CRC-32 agrees: 1 ms for a million claims, where
+        # checking that each offset follows the last took 35
+        body, check = memoryview(data)[:-width], array("Q", data[-width:])[0]  # (a view: no copy of the bytes)
+        self.offsets.frombytes(body if zlib.crc32(body) == check else b"")
         self.count = len(self.offsets) - 1
         self._fh = (folder / STORE_FILE).open("rb", buffering=0)
         size = os.fstat(self._fh.fileno()).st_size
-        # offsets never go backwards (checked in C's loop: 35 ms for a million claims, a generator's 60)
-        if (self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size
-                or not all(map(operator.le, self.offsets, itertools.islice(self.offsets, 1, None)))):
+        if self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size:
             self._fh.close()
             raise ValueError(f"{folder}: the stored fields and their offsets do not agree")
         self._lock = threading.Lock()  # for a seek and a read where there is no pread (threads share the file)
