@@ -292,7 +292,8 @@ class AliasMatcher:
         return self._by_initial
 
 
-ENGLISH_WORDS_FILE = "english-words-{}.txt"  # in an index folder's root: pyspellchecker's words, sorted
+# in an index folder's root: pyspellchecker's words, sorted (v1: SortedWords.of's layout; the digest is the list's)
+ENGLISH_WORDS_FILE = "english-words-v1-{}.txt"
 
 
 @cache
@@ -330,8 +331,9 @@ class SortedWords:
 
     @classmethod
     def of(cls, words) -> SortedWords:
-        """The words (none empty or holding a newline: those are left out), sorted."""
-        encoded = sorted({w.encode("utf-8", "surrogatepass") for w in words if w and "\n" not in w})
+        """The words, sorted (an empty one, one holding a newline and one that is not text, with a lone surrogate,
+        are left out)."""
+        encoded = sorted({w.encode("utf-8") for w in words if w and "\n" not in w and _encodes(w)})
         return cls(b"".join(w + b"\n" for w in encoded))
 
     def __contains__(self, word: str) -> bool:
@@ -349,6 +351,14 @@ class SortedWords:
                 lo = end + 1
             else:
                 hi = start
+        return False
+
+
+def _encodes(word: str) -> bool:
+    try:
+        word.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate
         return False
 
 
@@ -371,7 +381,8 @@ def english_words(folder: Path) -> Callable[[str], bool]:
     path = english_words_file(folder)
     try:
         head, _, body = path.read_bytes().partition(b"\n")
-        if head == b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode():
+        if (head == b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode()
+                and (not body or body.endswith(b"\n"))):  # every line ends in a newline, as SortedWords reads it
             words = SortedWords(body)
             return lambda word: word.lower() in words
     except OSError:

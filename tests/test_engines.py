@@ -522,7 +522,7 @@ def test_tantivy_indexes_a_claims_file_with_orphaned_claims(tmp_path):
 
 
 @pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
-def test_tantivy_offsets_that_go_backwards_are_a_damaged_index(tmp_path):
+def test_tantivy_offsets_that_fail_their_crc_are_a_damaged_index(tmp_path):
     from array import array
 
     from evidence_cli.engines import tantivy_backend
@@ -534,6 +534,26 @@ def test_tantivy_offsets_that_go_backwards_are_a_damaged_index(tmp_path):
     damage(path, offsets.tobytes())
     with pytest.raises(ValueError, match="do not agree"):
         tantivy_backend.open_backend(handle.path)
+
+
+@pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")
+def test_tantivy_offsets_that_go_backwards_with_a_crc_that_agrees_are_a_one_line_error(tmp_path):
+    """Only a file rewritten with its CRC can do this: reading the claim says the index must be rebuilt."""
+    import zlib
+    from array import array
+
+    from evidence_cli.engines import tantivy_backend
+    from evidence_cli.errors import IndexError_
+
+    handle = index.open_index(BUNDLED_CLAIMS, tmp_path, engine="tantivy")
+    path = handle.path / tantivy_backend.OFFSETS_FILE
+    offsets = array("Q", path.read_bytes()[:-8])
+    offsets[3], offsets[4] = offsets[4], offsets[3]
+    body = offsets.tobytes()
+    damage(path, body + array("Q", [zlib.crc32(body)]).tobytes())
+    backend = tantivy_backend.open_backend(handle.path)
+    with pytest.raises(IndexError_, match="could not be read"):
+        backend.stored(3)
 
 
 @pytest.mark.skipif("tantivy" not in ENGINES, reason="tantivy is not installed")

@@ -98,3 +98,25 @@ def test_an_old_copy_of_another_list_is_removed_when_stale(tmp_path, fresh):
     index._prune(tmp_path, tmp_path / "none", BUNDLED_CLAIMS)
     assert not other.exists()
     assert current.exists() and recent.exists()  # this list's copy stays, however old; a recent other one too
+
+
+def test_a_word_that_is_not_text_is_left_out_and_the_copy_still_made(tmp_path, fresh, monkeypatch):
+    from evidence_cli import query_plan
+
+    monkeypatch.setattr(query_plan, "_english", lambda: frozenset({"light", "bad\ud800", "rates"}))
+    is_english = english_words(tmp_path)
+    assert is_english("light") and is_english("rates") and not is_english("bad\ud800")
+    assert english_words_file(tmp_path).read_bytes().endswith(b"\nlight\nrates\n")
+
+
+def test_a_copy_whose_last_line_has_no_newline_is_made_again(tmp_path, fresh):
+    import hashlib
+
+    english_words(tmp_path)
+    path = english_words_file(tmp_path)
+    body = b"light\nzebra"  # a digest that agrees, but a last word SortedWords could not read
+    path.write_bytes(b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b"\n" + body)
+    english_words.cache_clear()
+    is_english = english_words(tmp_path)
+    assert is_english("zebra") and is_english("rates")
+    assert len(path.read_bytes()) > 1000
