@@ -580,7 +580,10 @@ def _prune(root: Path, keep: Path, claims_file: Path) -> None:
                 p.unlink()
     from evidence_cli.query_plan import english_words_file
 
-    current = english_words_file(root)  # another pyspellchecker's copy, once it is as old
+    try:
+        current = english_words_file(root)  # another pyspellchecker's copy (or layout's), once it is as old
+    except (OSError, RuntimeError):  # its word list cannot be read: nothing is removed
+        return
     for p in root.glob("english-words-*.txt"):
         with contextlib.suppress(OSError):
             if p != current and p.stat().st_mtime < cutoff:

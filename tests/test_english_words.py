@@ -120,3 +120,19 @@ def test_a_copy_whose_last_line_has_no_newline_is_made_again(tmp_path, fresh):
     is_english = english_words(tmp_path)
     assert is_english("zebra") and is_english("rates")
     assert len(path.read_bytes()) > 1000
+
+
+def test_pruning_leaves_the_copies_alone_when_the_list_cannot_be_read(tmp_path, monkeypatch):
+    from evidence_cli import query_plan
+
+    other = tmp_path / "english-words-0000000000000000.txt"
+    other.write_bytes(b"# x\n")
+    old = time.time() - (index.STALE_DAYS + 1) * 86400
+    os.utime(other, (old, old))
+
+    def missing():
+        raise RuntimeError("pyspellchecker's English word list is missing: reinstall pyspellchecker")
+
+    monkeypatch.setattr(query_plan, "_english_data", missing)
+    index._prune(tmp_path, tmp_path / "none", BUNDLED_CLAIMS)  # a build's tidying never fails it
+    assert other.exists()
