@@ -209,7 +209,7 @@ class Corpus:
               docs: Iterable[str] = ()) -> QueryResult:
         """The claims that answer ``text`` (with the CLI's field syntax), best first, within the filters."""
         from evidence_cli import index as idx
-        from evidence_cli.query_plan import check_filters, plan_query
+        from evidence_cli.query_plan import check_filters, nothing_to_search, plan_query
         from evidence_cli.views.catalog import claim_row
 
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
@@ -223,7 +223,7 @@ class Corpus:
         plan = plan_query(text, idx.matcher(handle), refs=refs, entities=entities, sections=sections,
                           kinds=[k.lower() for k in kinds], tiers=[t.lower() for t in tiers], docs=docs)
         if plan.empty:
-            raise UsageError("nothing to search for: give a query text or a filter such as --ref 45")
+            raise UsageError(nothing_to_search(text, "a filter such as --ref 45"))
         check_filters(plan, idx.sections(handle) if plan.sections else [],
                       idx.documents(handle) if plan.docs or plan.doc_refs else None)
         found = idx.search(handle, plan, limit=limit, highlight=True)

@@ -97,7 +97,7 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5, firs
     matching claims, and the terms no claim mentions) or {"id", "error"}. Lines may be bytes: a line that is not
     UTF-8 is an error of its own. ``first_line`` is the number of the first line (ids and messages name lines)."""
     from evidence_cli import index
-    from evidence_cli.query_plan import check_filters, plan_query
+    from evidence_cli.query_plan import check_filters, nothing_to_search, plan_query
     from evidence_cli.views.catalog import claim_row
 
     matcher = index.matcher(handle)
@@ -125,7 +125,7 @@ def run_batch(lines: Iterable[str | bytes], handle, default_limit: int = 5, firs
             plan = plan_query(q.query, matcher, refs=q.refs, entities=q.entities, sections=q.sections, kinds=q.kinds,
                               tiers=q.tiers, docs=q.docs)
             if plan.empty:
-                raise LineError(q.id, "nothing to search for: give a query or a filter")
+                raise LineError(q.id, nothing_to_search(q.query, 'a filter such as {"ref": 45}'))
             check_filters(plan, sections, documents)
             found = index.search(handle, plan, limit=q.limit, highlight=False)
             hits = [claim_row(h) for h in found.hits]  # no private keys: no highlights were asked for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 from evidence_cli.errors import IndexError_
@@ -75,6 +76,15 @@ def index_dir(option: Path | None = None) -> Path:
     return Path(user_cache_dir("evidence", appauthor=False)) / "index"
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid
+        return str(os.getuid())
+
+
 def private_folder(folder: Path) -> None:
     """Make sure the cache folder is the user's own: created 0700 whatever the umask; an existing folder that
     another user owns, or that group or others may write, is refused and never read. whoosh unpickles its index
@@ -90,5 +100,9 @@ def private_folder(folder: Path) -> None:
                           "$EVIDENCE_INDEX_DIR to a folder of your own") from None
     if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
         who = "another user owns it" if st.st_uid != os.getuid() else "group or others may write to it"
+        if st.st_uid == os.getuid() and not st.st_mode & stat.S_ISVTX:
+            fix = f"use a private one (--index-dir, $EVIDENCE_INDEX_DIR) or run chmod 700 {folder}"
+        else:  # another user's, or a shared folder such as /tmp (sticky): its mode is not this user's to change
+            fix = f"use a folder of your own, e.g. --index-dir {folder / ('evidence-index-' + _user())}"
         raise IndexError_(f"{folder}: refusing to read this index folder: {who}, and an index can carry "
-                          f"code; use a private one (--index-dir, $EVIDENCE_INDEX_DIR) or run chmod 700 {folder}")
+                          f"code; {fix}")

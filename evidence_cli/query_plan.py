@@ -514,6 +514,14 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
     return plan
 
 
+def nothing_to_search(text: str, filters: str) -> str:
+    """What to say of a query with nothing to search for (``filters``: how to give a filter here)."""
+    if text.strip():  # "why", "tell me about": question and request words are not searched
+        return (f"nothing to search for in {text.strip()!r}: question words are not searched; say what it is "
+                "about, e.g. \"why do tumours resist PD-1 blockade\"")
+    return f"nothing to search for: give a query text or {filters}"
+
+
 def _word_term(word: str, label: str | None = None) -> Term:
     return Term(label or word, phrases=list(dict.fromkeys((word, *SYNONYMS.get(word, ())))))
 

@@ -203,3 +203,13 @@ def test_batch_jobs_bad_values_and_a_worker_that_cannot_open_the_index(idx, tmp_
         assert result.exit_code == 2 and "expects a whole number from 0 to 64" in result.stderr
     with pytest.raises(EvidenceError, match="a worker process failed or stopped"):
         list(run_batch_in_workers(["TIM-3"], tmp_path / "no-index", 1))
+
+
+def test_a_query_of_question_words_only_says_so(idx):
+    q = runner.invoke(app, ["query", "why", "--claims", CLAIMS, "--index-dir", idx])
+    assert q.exit_code == 2
+    assert q.stderr == ("evidence: error: nothing to search for in 'why': question words are not searched; say what "
+                        "it is about, e.g. \"why do tumours resist PD-1 blockade\"\n")
+    b = batch(idx, "-", input="tell me about\n")
+    assert json.loads(b.stdout)["error"].startswith("nothing to search for in 'tell me about': question words")
+    assert b.exit_code == 2

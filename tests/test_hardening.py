@@ -141,6 +141,19 @@ def test_an_index_folder_others_may_write_is_never_read(tmp_path, mode):
     assert "Traceback" not in result.stderr
 
 
+def test_a_shared_folder_like_tmp_is_refused_with_a_folder_of_ones_own_to_use_not_a_chmod(tmp_path):
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)  # sticky and world-writable, as /tmp: changing its mode would break the machine
+    result = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir", str(shared)])
+    assert result.exit_code == 2
+    assert "refusing to read this index folder" in result.stderr and "chmod" not in result.stderr
+    assert f"use a folder of your own, e.g. --index-dir {shared}/evidence-index-" in result.stderr
+    suggested = result.stderr.split("--index-dir ")[1].split()[0]
+    again = runner.invoke(app, ["query", "TIM-3", "--claims", str(ROOT / "claims.yaml"), "--index-dir", suggested])
+    assert again.exit_code == 0, again.stderr  # the folder it suggests works
+
+
 def test_a_new_index_folder_is_private_whatever_the_umask(tmp_path):
     import os
     import stat
