@@ -112,9 +112,12 @@ def _make_matcher(handle: IndexHandle):
 
     def vocabulary() -> list[str]:
         try:
-            return json.loads((handle.path / "words.json").read_text(encoding="utf-8"))
+            words = json.loads((handle.path / "words.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return []
+            words = []
+        # and the names claims were tagged with by their shape ("tmprss2", "cx-5461"): words with digits or
+        # hyphens, which a misspelt symbol of the user's own papers means
+        return [*words, *backend.terms("names")]
 
     vocab = handle.vocab
     shorthand = [Shorthand(s["short"], s["means"], tuple(s["search"]), s["case_sensitive"])

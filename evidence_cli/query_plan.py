@@ -517,8 +517,8 @@ def plan_query(text: str, matcher: AliasMatcher, *, refs=(), entities=(), sectio
 def nothing_to_search(text: str, filters: str) -> str:
     """What to say of a query with nothing to search for (``filters``: how to give a filter here)."""
     if text.strip():  # "why", "tell me about": question and request words are not searched
-        return (f"nothing to search for in {text.strip()!r}: question words are not searched; say what it is "
-                "about, e.g. \"why do tumours resist PD-1 blockade\"")
+        return (f"nothing to search for in {text.strip()!r}: question words and words such as 'the' are not "
+                "searched; say what it is about, e.g. \"why do tumours resist PD-1 blockade\"")
     return f"nothing to search for: give a query text or {filters}"
 
 

@@ -208,8 +208,8 @@ def test_batch_jobs_bad_values_and_a_worker_that_cannot_open_the_index(idx, tmp_
 def test_a_query_of_question_words_only_says_so(idx):
     q = runner.invoke(app, ["query", "why", "--claims", CLAIMS, "--index-dir", idx])
     assert q.exit_code == 2
-    assert q.stderr == ("evidence: error: nothing to search for in 'why': question words are not searched; say what "
-                        "it is about, e.g. \"why do tumours resist PD-1 blockade\"\n")
+    assert q.stderr == ("evidence: error: nothing to search for in 'why': question words and words such as 'the' "
+                        "are not searched; say what it is about, e.g. \"why do tumours resist PD-1 blockade\"\n")
     b = batch(idx, "-", input="tell me about\n")
-    assert json.loads(b.stdout)["error"].startswith("nothing to search for in 'tell me about': question words")
+    assert json.loads(b.stdout)["error"].startswith("nothing to search for in 'tell me about': question words and")
     assert b.exit_code == 2

@@ -174,6 +174,26 @@ def test_an_uncurated_drug_in_an_approval_sentence_is_an_approval_row(tmp_path):
         (["olaparib"], "melanoma", 2022, False)]
 
 
+def test_a_misspelt_symbol_of_ones_own_papers_is_corrected_towards_the_name_claims_were_tagged_with(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from evidence_cli.cli import app
+    from evidence_cli.ingest import ingest
+
+    doc = tmp_path / "r.txt"
+    doc.write_text("Results\nTMPRSS2 has two isoforms in lung cells.\nBoth isoforms bind the spike protein.\n",
+                   encoding="utf-8")
+    ingest([doc], tmp_path / "c.yaml", tag=tag_claims)
+    args = ["--claims", str(tmp_path / "c.yaml"), "--index-dir", str(tmp_path / "idx"), "-f", "json"]
+    result = CliRunner().invoke(app, ["query", "TMPRS2 isoforms", *args])
+    assert result.exit_code == 0, result.stderr
+    assert "note: searching 'tmprss2' for 'TMPRS2'" in result.stderr
+    hits = json.loads(result.stdout)
+    assert hits[0]["text"] == "TMPRSS2 has two isoforms in lung cells." and hits[0]["unmatched"] == []
+
+
 def test_tagging_in_two_processes_gives_the_same_tags(chapter_claims):
     import copy
 
