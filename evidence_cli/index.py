@@ -575,21 +575,22 @@ def _prune(root: Path, keep: Path, claims_file: Path) -> None:
     doomed += [p for p in folders if p not in olds and p.stat().st_mtime < cutoff]
     for p in doomed:
         shutil.rmtree(p, ignore_errors=True)
+    from evidence_cli.query_plan import english_words_file
     from evidence_cli.store import parse_cache_path
 
-    for p in root.glob("parsed-*.json"):
-        with contextlib.suppress(OSError):
-            if p != parse_cache_path(root, claims_file) and p.stat().st_mtime < cutoff:
-                p.unlink()
-    from evidence_cli.query_plan import english_words_file
-
+    _remove_stale(root, "parsed-*.json", parse_cache_path(root, claims_file), cutoff)
     try:
         current = english_words_file(root)  # another pyspellchecker's copy (or layout's), once it is as old
     except (OSError, RuntimeError):  # its word list cannot be read: nothing is removed
         return
-    for p in root.glob("english-words-*.txt"):
+    _remove_stale(root, "english-words-*.txt", current, cutoff)
+
+
+def _remove_stale(root: Path, pattern: str, keep: Path, cutoff: float) -> None:
+    """Remove the files of ``root`` matching ``pattern``, but ``keep``, last changed before ``cutoff``."""
+    for p in root.glob(pattern):
         with contextlib.suppress(OSError):
-            if p != current and p.stat().st_mtime < cutoff:
+            if p != keep and p.stat().st_mtime < cutoff:
                 p.unlink()
 
 

@@ -14,7 +14,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -378,23 +378,26 @@ def english_words(folder: Path) -> Callable[[str], bool]:
 
     from evidence_cli.errors import EvidenceError
 
+    def digest_line(body: bytes) -> bytes:
+        return b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode()
+
     path = english_words_file(folder)
     try:
         head, _, body = path.read_bytes().partition(b"\n")
-        if (head == b"# " + hashlib.blake2b(body, digest_size=16).hexdigest().encode()
-                and (not body or body.endswith(b"\n"))):  # every line ends in a newline, as SortedWords reads it
-            words = SortedWords(body)
-            return lambda word: word.lower() in words
     except OSError:
-        pass
-    words = SortedWords.of(_english())
-    try:
-        from evidence_cli.store import atomic_write_text
+        head = body = b""
+    # every line ends in a newline, as SortedWords reads it
+    if head == digest_line(body) and (not body or body.endswith(b"\n")):
+        words = SortedWords(body)
+    else:
+        words = SortedWords.of(_english())
+        try:
+            from evidence_cli.store import atomic_write_text
 
-        head = "# " + hashlib.blake2b(words.data, digest_size=16).hexdigest()
-        atomic_write_text(path, [head, "\n", words.data.decode("utf-8")], mode=0o600)
-    except EvidenceError:  # a read-only cache: the words are still known to this process
-        pass
+            atomic_write_text(path, [digest_line(words.data).decode("ascii"), "\n", words.data.decode("utf-8")],
+                              mode=0o600)
+        except EvidenceError:  # a read-only cache: the words are still known to this process
+            pass
     return lambda word: word.lower() in words
 
 
@@ -535,8 +538,7 @@ def _name_term(surface: str, eid: str, matcher: AliasMatcher, after: str) -> Ter
         if len(matcher.name_terms) >= NAME_TERMS:
             matcher.name_terms.clear()
         term = matcher.name_terms[key] = _new_name_term(surface, eid, matcher, key[2])
-    return Term(term.label, list(term.phrases), list(term.entities), list(term.rank_words), term.gene, term.reading,
-                term.incidental)
+    return replace(term, phrases=list(term.phrases), entities=list(term.entities), rank_words=list(term.rank_words))
 
 
 def _new_name_term(surface: str, eid: str, matcher: AliasMatcher, class_after: bool) -> Term:

@@ -141,13 +141,16 @@ class _StoredFields:
         # the offsets as written (so never backwards) when their CRC-32 agrees: 1 ms for a million claims, where
         # checking that each offset follows the last took 35
         body, check = memoryview(data)[:-width], array("Q", data[-width:])[0]  # (a view: no copy of the bytes)
-        self.offsets.frombytes(body if zlib.crc32(body) == check else b"")
+        disagree = f"{folder}: the stored fields and their offsets do not agree"
+        if zlib.crc32(body) != check:
+            raise ValueError(disagree)
+        self.offsets.frombytes(body)
         self.count = len(self.offsets) - 1
         self._fh = (folder / STORE_FILE).open("rb", buffering=0)
         size = os.fstat(self._fh.fileno()).st_size
-        if self.count < 0 or self.offsets[0] != 0 or self.offsets[-1] != size:
+        if self.offsets[0] != 0 or self.offsets[-1] != size:
             self._fh.close()
-            raise ValueError(f"{folder}: the stored fields and their offsets do not agree")
+            raise ValueError(disagree)
         self._lock = threading.Lock()  # for a seek and a read where there is no pread (threads share the file)
 
     def read(self, pos: int) -> bytes:
