@@ -26,7 +26,7 @@ from pathlib import Path
 from evidence_cli.engines import ENGINES
 from evidence_cli.errors import IndexError_
 
-INDEX_SCHEMA_VERSION = 15
+INDEX_SCHEMA_VERSION = 16
 KEEP_OLD = 2  # older index folders of the same claims file kept for processes that still read them
 STALE_DAYS = 30  # index folders of other claims files are removed this long after they were built
 NEAR_BOOST = 0.3  # weight (times its IDF) of a query word found only in a neighbouring sentence

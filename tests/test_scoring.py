@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import query as Q
 
-from evidence_cli import index, store
+from evidence_cli import analysis, index, store
 from evidence_cli.engines import whoosh_backend
 from evidence_cli.paths import BUNDLED_CLAIMS
 from evidence_cli.query_plan import AliasMatcher, plan_query
@@ -49,10 +49,24 @@ def handle(request, tmp_path_factory):
     return index.open_index(claims_file, tmp / "idx", engine="whoosh")
 
 
+@pytest.fixture(scope="module")
+def searcher(handle):
+    """whoosh's own searcher of the same index."""
+    from whoosh import index as windex
+
+    with windex.open_dir(str(handle.path)).searcher() as s:
+        yield s
+
+
 def _terms(handle, text):
     plan = plan_query(text, AliasMatcher(handle.aliases))
-    stems = dict.fromkeys(t.text for w in plan.expanded_words() for t in handle.backend.ix.schema["text"].analyzer(w))
+    stems = dict.fromkeys(t for w in plan.expanded_words() for t in analysis.stems(w))
     return [("text", s, 1.0) for s in stems] + [("entity", e.lower(), 1.5) for e in plan.entities]
+
+
+def _ours(handle, terms, k, **kwargs):
+    backend = handle.backend
+    return whoosh_backend.top_scores(backend._scored_postings, terms, k, positions=backend.positions(), **kwargs)
 
 
 def _whoosh_ranking(searcher, terms, k):
@@ -61,36 +75,41 @@ def _whoosh_ranking(searcher, terms, k):
     return sorted(((h.docnum, h.score) for h in hits), key=lambda item: (-item[1], pos[item[0]]))[:k]
 
 
+def test_the_index_is_read_without_whoosh(handle):
+    assert isinstance(handle.backend, whoosh_backend.FilesBackend)
+    assert len(handle.backend.files.segments) == (1 if handle.backend.doc_count() < 5000 else 2)
+
+
 @pytest.mark.parametrize("text", QUERIES)
-def test_top_scores_equal_whoosh_bm25f(handle, text):
+def test_top_scores_equal_whoosh_bm25f(handle, searcher, text):
     terms = _terms(handle, text)
-    ours = whoosh_backend.top_scores(handle.backend.searcher, terms, 30)
-    theirs = _whoosh_ranking(handle.backend.searcher, terms, 30)
+    ours = _ours(handle, terms, 30)
+    theirs = _whoosh_ranking(searcher, terms, 30)
     assert len(ours) == len(theirs) >= 5
     assert [d for d, _ in ours] == [d for d, _ in theirs]
     assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
-    from evidence_cli.index import Memo
-
-    memo = Memo(2, 10**6)  # remembered postings (two terms, then the oldest forgotten) give the same scores exactly
-    assert [whoosh_backend.top_scores(handle.backend.searcher, terms, 30, memo=memo) for _ in range(2)] == [ours] * 2
-    assert memo.values
+    # through the backend, whose memo remembers each term's scored postings: the same scores exactly, twice
+    assert [handle.backend.top_scores(terms, 30, None, 0.0, None) for _ in range(2)] == [ours] * 2
+    assert handle.backend.postings.values
 
 
-def test_the_fast_path_is_taken(handle, monkeypatch):
-    """Reading whoosh's posting blocks relies on whoosh-reloaded 2.7 internals: fail loudly if they change."""
-    def no_slow_path(*args, **kwargs):
-        raise AssertionError("fell back to whoosh's matcher")
-
-    monkeypatch.setattr(handle.backend.searcher, "search", no_slow_path)
-    assert whoosh_backend.top_scores(handle.backend.searcher, _terms(handle, "TIM-3 ligands"), 10)
+def test_whooshs_own_reader_scores_the_same(handle, searcher):
+    """An index whoosh_files cannot read is searched term by term through whoosh's searcher: the same ranking."""
+    slow = whoosh_backend.WhooshBackend(searcher._ix, searcher)
+    for text in QUERIES[:4]:
+        terms = _terms(handle, text)
+        theirs = whoosh_backend.top_scores(slow._scored_postings, terms, 30, coord=1.0, positions=slow.positions())
+        ours = _ours(handle, terms, 30, coord=1.0)
+        assert [d for d, _ in ours] == [d for d, _ in theirs]
+        assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], rel=1e-12)
 
 
 def test_every_tie_at_the_cut_is_considered_in_claims_file_order(handle):
     terms = _terms(handle, "mismatch repair mutational load")
-    everything = whoosh_backend.top_scores(handle.backend.searcher, terms, 10**6)
+    everything = _ours(handle, terms, 10**6)
     for k in (1, 5, 30):
-        assert whoosh_backend.top_scores(handle.backend.searcher, terms, k) == everything[:k]
-    pos = [handle.backend.searcher.stored_fields(d)["pos"] for d, _ in everything]
+        assert _ours(handle, terms, k) == everything[:k]
+    pos = [handle.backend.stored(d)["pos"] for d, _ in everything]
     assert all(a[1] > b[1] or (a[1] == b[1] and pa < pb)
                for (a, pa), (b, pb) in itertools.pairwise(zip(everything, pos, strict=True)))
 
@@ -108,35 +127,27 @@ def test_filters_restrict_without_changing_scores_or_order(handle, filters):
 
 
 @pytest.mark.parametrize("text", ["PD-L1 expression melanoma", "chemokines T cell trafficking"])
-def test_coordination_scales_by_the_share_of_terms_matched(handle, text):
+def test_coordination_scales_by_the_share_of_terms_matched(handle, searcher, text):
     terms = _terms(handle, text)
-    raw = dict(_whoosh_ranking(handle.backend.searcher, terms, 10**6))
+    raw = dict(_whoosh_ranking(searcher, terms, 10**6))
     matched = {}
     for f, t, _ in terms:
-        for d in handle.backend.searcher.docs_for_query(Q.Term(f, t)):
+        for d in searcher.docs_for_query(Q.Term(f, t)):
             matched[d] = matched.get(d, 0) + 1
-    ours = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0)
+    ours = _ours(handle, terms, 30, coord=1.0)
     expected = sorted(((d, s * matched[d] / len(terms)) for d, s in raw.items()), key=lambda item: -item[1])
     assert [s for _, s in ours] == pytest.approx([s for _, s in expected[:30]], rel=1e-12)
     assert all(s == pytest.approx(raw[d] * matched[d] / len(terms), rel=1e-12) for d, s in ours)
 
 
-def test_coordination_counts_a_word_with_its_synonyms_once_and_the_fallback_agrees(handle, monkeypatch):
+def test_coordination_counts_a_word_with_its_synonyms_once(handle, searcher):
     terms = [*_terms(handle, "PD-L1 expression melanoma"), ("text", "escap", 1.0), ("text", "evad", 1.0)]
     groups = [f"{f}:{t}" for f, t, _ in terms[:-2]] + ["evade", "evade"]
-    fast = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0, groups=groups)
-
-    def no_fast_path(*args, **kwargs):
-        raise whoosh_backend._NoFastPath
-
-    monkeypatch.setattr(whoosh_backend, "_score_segment", no_fast_path)
-    slow = whoosh_backend.top_scores(handle.backend.searcher, terms, 30, coord=1.0, groups=groups)
-    assert [d for d, _ in fast] == [d for d, _ in slow]
-    assert [s for _, s in fast] == pytest.approx([s for _, s in slow], rel=1e-9)
-    raw = dict(whoosh_backend.top_scores(handle.backend.searcher, terms, 10**6))
+    fast = _ours(handle, terms, 30, coord=1.0, groups=groups)
+    raw = dict(_ours(handle, terms, 10**6))
     matched = {}
     for (f, t, _), g in zip(terms, groups, strict=True):
-        for d in handle.backend.searcher.docs_for_query(Q.Term(f, t)):
+        for d in searcher.docs_for_query(Q.Term(f, t)):
             matched.setdefault(d, set()).add(g)
     assert all(s == pytest.approx(raw[d] * len(matched[d]) / len(set(groups)), rel=1e-9) for d, s in fast)
 
@@ -152,12 +163,9 @@ def test_coordination_through_run_query(tmp_path):
 
 
 @pytest.mark.parametrize("term", [("text", "tumor"), ("text", "resist"), ("entity", "cd274"), ("text", "nope")])
-def test_posting_docs_equal_whooshs_own(handle, term):
-    from whoosh import query as Q
-
+def test_a_terms_documents_equal_whooshs_own(handle, searcher, term):
     field, text = term
-    searcher = handle.backend.searcher
-    assert whoosh_backend.posting_docs(searcher, field, text) == set(searcher.docs_for_query(Q.Term(field, text)))
+    assert handle.backend.docs(field, text).docs == set(searcher.docs_for_query(Q.Term(field, text)))
 
 
 def _find_every_span(matcher: AliasMatcher, text: str) -> list[tuple[int, int, str]]:
@@ -203,3 +211,47 @@ def test_finding_names_tries_only_spans_that_begin_a_name_and_finds_what_every_s
 def test_a_name_whose_first_letter_case_folds_to_two_characters_is_found():
     matcher = AliasMatcher([["İmatinib", "imat", False]])
     assert matcher.find("İmatinib works")[0] == [(0, 8, "imat")]
+
+
+def test_every_read_of_whooshs_files_equals_whooshs_own(handle, searcher):
+    """whoosh_files reads whoosh's index without whoosh: each of its answers against whoosh's reader."""
+    files = handle.backend.files
+    reader = searcher.reader()
+    assert files.doc_count_all == searcher.doc_count_all() == handle.backend.doc_count()
+    assert files.positions() == list(reader.column_reader("pos"))
+    for docnum in range(0, files.doc_count_all, 97):
+        assert files.stored(docnum) == searcher.stored_fields(docnum)
+    rng = random.Random(5)
+    for field in ("text", "entity", "names", "refs", "doc", "section", "section_title", "kind", "tier", "id"):
+        lexicon = [t.decode("utf-8") for t in searcher.lexicon(field)]
+        assert handle.backend.terms(field) == sorted(lexicon)
+        assert lexicon or field == "names"  # (the chapter's claims are all tagged with curated names)
+        for text in rng.sample(lexicon, min(40, len(lexicon))):
+            assert files.doc_frequency(field, text) == searcher.doc_frequency(field, text) > 0
+            assert files.docs(field, text) == set(searcher.docs_for_query(Q.Term(field, text)))
+            if files.scorable(field):
+                assert files.idf(field, text) == searcher.idf(field, text)
+        if files.scorable(field):
+            assert files.avg_field_length(field) == (searcher.avg_field_length(field) or 1)
+        for prefix in {t[:n] for t in lexicon[:30] for n in (1, 2)}:
+            assert handle.backend.expand_prefix(field, prefix, 50) == [
+                t.decode("utf-8") for t in itertools.islice(reader.expand_prefix(field, prefix), 50)]
+
+
+@given(st.text(min_size=0, max_size=12))
+def test_any_term_or_prefix_reads_as_whoosh_reads_it(handle, searcher, text):
+    for field in ("text", "entity", "section"):
+        assert handle.backend.files.doc_frequency(field, text) == searcher.doc_frequency(field, text)
+        assert handle.backend.expand_prefix(field, text, 20) == [
+            t.decode("utf-8") for t in itertools.islice(searcher.reader().expand_prefix(field, text), 20)]
+
+
+@pytest.mark.parametrize("filters", ["section:2", "section:results ref:38", "kind:biomarker,mechanism",
+                                     "entity:CD274 doc:wong2017"])
+def test_filters_allow_what_whooshs_queries_allow(handle, searcher, filters):
+    from evidence_cli.engines.whoosh_backend import _filters, _whoosh_query
+
+    plan = plan_query(f"PD-L1 {filters}", AliasMatcher(handle.aliases))
+    node = ("and", _filters(plan))
+    assert node[1]
+    assert handle.backend._filter_docs(node) == set(searcher.docs_for_query(_whoosh_query(node)))

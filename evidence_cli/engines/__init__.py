@@ -7,7 +7,7 @@ evidence_cli.analysis for every engine, so the terms and the reading of a query 
 holds them.
 
 - ``whoosh`` (the default; pure Python): builds in about 0.5 s per 1,000 claims; right for a few papers to a few
-  hundred.
+  hundred. whoosh writes the index; a query reads its files through whoosh_files, without importing whoosh.
 - ``tantivy`` (the extra ``evidence-cli[tantivy]``; tantivy-py, Rust): builds and searches a large library many
   times faster.
 """
