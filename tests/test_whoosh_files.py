@@ -97,6 +97,18 @@ def test_a_posting_block_damaged_after_opening_is_one_error_naming_the_folder(bu
     assert "\n" not in message
 
 
+def test_stored_fields_damaged_after_opening_are_one_error_naming_the_folder(built, tmp_path):
+    folder = _copy(built, tmp_path)
+    files = whoosh_files.open_files(folder)
+    seg = files.segments[0]
+    start, length = seg._extent("._stored.col")
+    damaged = bytearray(seg.buf)
+    damaged[start:start + length // 2] = b"\xff" * (length // 2)  # the first claims' compressed pickles
+    seg.buf = bytes(damaged)
+    with pytest.raises(IndexError_, match=r"the stored fields of document 0 cannot be read .*remove the folder"):
+        files.stored(0)
+
+
 def test_a_pickle_naming_anything_but_an_array_is_refused():
     from array import array
 

@@ -38,6 +38,10 @@ try:
     from _pickle import Unpickler as _CUnpickler
 except ImportError:  # pragma: no cover (not CPython)
     from pickle import Unpickler as _CUnpickler
+try:
+    from _md5 import md5 as _md5  # the C module hashlib falls back to: no OpenSSL to load
+except ImportError:  # pragma: no cover (a Python built without it)
+    from hashlib import md5 as _md5
 
 MANIFEST = "whoosh-files.json"
 FORMAT = 1  # of the manifest; another value is read by whoosh's own reader
@@ -100,11 +104,8 @@ def _array(buf, typecode: str, start: int, count: int) -> array:
 
 
 def _md5_hash(key: bytes) -> int:
-    try:
-        from _md5 import md5
-    except ImportError:  # pragma: no cover (a Python built without it)
-        from hashlib import md5
-    return int(md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
+    """whoosh's md5_hash: the term tables' default."""
+    return int(_md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
 
 
 def _crc_hash(key: bytes) -> int:
@@ -182,6 +183,8 @@ class _TermTable:
         pos = index[lo]
         while pos < self.end_of_data:
             keylen, datalen = _LENGTHS.unpack_from(buf, base + pos)
+            if keylen < 0 or datalen < 0:
+                raise Unreadable(f"a negative length in the term table at {pos}")
             at = base + pos + _LENGTHS.size
             yield buf[at:at + keylen]
             pos += _LENGTHS.size + keylen + datalen
@@ -233,12 +236,15 @@ class Segment:
     def term_info(self, field: str, text: bytes) -> tuple | None:
         """W3TermInfo's fields, then the start and end of what follows them (the postings' extent, or the postings
         themselves when inlined), or None."""
-        found = self.terms.find(self.terms.key(field, text))
-        if found is None:
-            return None
-        at, length = found
-        at += self.terms.base
-        return (*_TERMINFO.unpack_from(self.buf, at), at + _TERMINFO.size, at + length)
+        try:
+            found = self.terms.find(self.terms.key(field, text))
+            if found is None:
+                return None
+            at, length = found
+            at += self.terms.base
+            return (*_TERMINFO.unpack_from(self.buf, at), at + _TERMINFO.size, at + length)
+        except (struct.error, ValueError, IndexError) as e:
+            raise self._damaged(f"the term {field}:{text.decode('utf-8', 'replace')!r}", e) from None
 
     def doc_frequency(self, field: str, text: bytes) -> int:
         info = self.term_info(field, text)
@@ -289,7 +295,10 @@ class Segment:
             pos = end
 
     def expand(self, field: str, prefix: bytes):
-        return self.terms.field_terms(field, prefix)
+        try:
+            yield from self.terms.field_terms(field, prefix)
+        except (Unreadable, struct.error, ValueError, IndexError) as e:
+            raise self._damaged(f"the terms of {field}", e) from None
 
     # per-document columns (codec.whoosh3.W3PerDocReader, columns)
 
